@@ -1,0 +1,87 @@
+"""The reference experiment's loss and the standard negative ELBO, in one place.
+
+Per image, with x in [0, 1]^784, decoder probabilities p, encoder outputs mean m
+and log-variance v over D latent dimensions:
+
+    recon    = mean over pixels of BCE(x, clip(p, 1e-7, 1 - 1e-7))
+    kl       = -mean over d of (1 + v_d - m_d^2 - exp(v_d))        (= 2/D * KL)
+    loss     = recon + kl_weight * kl
+    neg_elbo = sum over pixels of BCE(x, p) + KL(q(z|x) || N(0, I))  (nats)
+
+`loss` is the reference post's; `neg_elbo` is the figure VAE papers report and
+is comparable across kl_weight and latent sizes. Every function returns one
+value per image; callers average over the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from vae_exp.models.reparameterization import bounded
+
+# Keras clips probabilities to [eps, 1 - eps] before the cross-entropy;
+# clamping logits to +-log((1 - eps) / eps) is the same thing, computed stably.
+KERAS_EPSILON = 1e-7
+_LOGIT_LIMIT = math.log((1 - KERAS_EPSILON) / KERAS_EPSILON)
+
+
+def pixel_bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-pixel binary cross-entropy with Keras's probability clipping, shape of x."""
+    clipped = logits.clamp(-_LOGIT_LIMIT, _LOGIT_LIMIT)
+    return F.binary_cross_entropy_with_logits(clipped, x, reduction="none")
+
+
+def reconstruction_term(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The reference post's reconstruction loss: mean BCE over the pixels of each image."""
+    return pixel_bce(logits, x).flatten(1).mean(dim=1)
+
+
+def kl_per_dimension(z_mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(m, exp(v)) || N(0, 1)) of each latent dimension, shape (N, D)."""
+    return 0.5 * (z_mean.square() + torch.exp(bounded(log_var)) - 1.0 - log_var)
+
+
+def kl_term(z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
+    """The reference post's KL term: 2 / latent_dim times the KL divergence."""
+    return 2.0 * kl_per_dimension(z_mean, z_log_var).mean(dim=1)
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """Batch means of the training objective and of the figures reported beside it."""
+
+    loss: torch.Tensor
+    recon: torch.Tensor
+    kl: torch.Tensor
+    neg_elbo: torch.Tensor
+
+
+def vae_loss(
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    z_mean: torch.Tensor,
+    z_log_var: torch.Tensor,
+    posterior_log_var: torch.Tensor,
+    kl_weight: float,
+) -> LossTerms:
+    """All loss terms of one batch.
+
+    `z_log_var` is the encoder's output, used by the reference KL term;
+    `posterior_log_var` is the log-variance that sampling actually used, which
+    is what the ELBO's KL divergence must measure.
+    """
+    recon = reconstruction_term(logits, x)
+    kl = kl_term(z_mean, z_log_var)
+    neg_elbo = pixel_bce(logits, x).flatten(1).sum(dim=1) + kl_per_dimension(
+        z_mean, posterior_log_var
+    ).sum(dim=1)
+    return LossTerms(
+        loss=(recon + kl_weight * kl).mean(),
+        recon=recon.mean(),
+        kl=kl.mean(),
+        neg_elbo=neg_elbo.mean(),
+    )

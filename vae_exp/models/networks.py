@@ -1,0 +1,67 @@
+"""The reference convolutional encoder and decoder, for any latent size.
+
+Layer for layer the network of the reference Keras experiment (see the README's
+"Model" section). Encoder and decoder are separate modules so that tools can
+decode latent vectors without an encoder, or encode without a decoder.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vae_exp.models.layers import Conv2dSame, ConvTranspose2dSame
+
+IMAGE_SHAPE = (1, 28, 28)
+_FEATURE_SHAPE = (64, 14, 14)
+_FEATURES = 64 * 14 * 14
+
+
+class ConvEncoder(nn.Module):
+    """Maps images (N, 1, 28, 28) to the posterior's mean and log-variance (N, latent_dim)."""
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.features = nn.Sequential(
+            Conv2dSame(1, 32, 3),
+            nn.ReLU(),
+            Conv2dSame(32, 64, 3, stride=2),
+            nn.ReLU(),
+            Conv2dSame(64, 64, 3),
+            nn.ReLU(),
+            Conv2dSame(64, 64, 3),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(_FEATURES, 32),
+            nn.ReLU(),
+        )
+        self.z_mean = nn.Linear(32, latent_dim)
+        self.z_log_var = nn.Linear(32, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x)
+        return self.z_mean(h), self.z_log_var(h)
+
+
+class ConvDecoder(nn.Module):
+    """Maps latent vectors (N, latent_dim) to pixel logits (N, 1, 28, 28).
+
+    It returns logits, not probabilities, so that the loss can use the
+    numerically stable `binary_cross_entropy_with_logits`.
+    """
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, _FEATURES),
+            nn.ReLU(),
+            nn.Unflatten(1, _FEATURE_SHAPE),
+            ConvTranspose2dSame(64, 32, 3, stride=2),
+            nn.ReLU(),
+            Conv2dSame(32, 1, 2),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)

@@ -1,0 +1,112 @@
+"""The variational autoencoder as a LightningModule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import pytorch_lightning as pl
+import torch
+
+from vae_exp.models import reparameterization as reparam
+from vae_exp.models.losses import LossTerms, vae_loss
+from vae_exp.models.networks import ConvDecoder, ConvEncoder
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+
+
+def reference_optimizer(params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """RMSprop with Keras's defaults, the reference experiment's optimizer."""
+    return torch.optim.RMSprop(params, lr=1e-3, alpha=0.9, eps=1e-7)
+
+
+class VAE(pl.LightningModule):
+    """Convolutional VAE trained on the reference experiment's loss.
+
+    Args:
+        latent_dim: size of the latent space.
+        kl_weight: coefficient of the KL term (see `vae_exp.models.losses`).
+        reparameterization: `standard` or `blog` (see `vae_exp.models.reparameterization`).
+        optimizer: builds the optimizer from the parameters, e.g.
+            `functools.partial(torch.optim.Adam, lr=1e-3)`; default RMSprop as Keras.
+
+    Example:
+        >>> vae = VAE(latent_dim=2)
+        >>> vae.decode(torch.zeros(1, 2)).shape
+        torch.Size([1, 1, 28, 28])
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 4,
+        kl_weight: float = 5e-4,
+        reparameterization: str = "standard",
+        optimizer: OptimizerFactory | None = None,
+    ) -> None:
+        super().__init__()
+        reparam.check_reparameterization(reparameterization)
+        self.save_hyperparameters(ignore=["optimizer"], logger=False)
+        self.latent_dim = latent_dim
+        self.kl_weight = kl_weight
+        self.reparameterization = reparameterization
+        self.optimizer_factory = optimizer or reference_optimizer
+        self.encoder = ConvEncoder(latent_dim)
+        self.decoder = ConvDecoder(latent_dim)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and encoder log-variance of images x."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Pixel probabilities (N, 1, 28, 28) of latent vectors z."""
+        return torch.sigmoid(self.decoder(z))
+
+    def reparameterize(self, z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
+        return reparam.sample(z_mean, z_log_var, self.reparameterization)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic reconstruction: the decoded posterior mean."""
+        z_mean, _ = self.encode(x)
+        return self.decode(z_mean)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode n draws from the prior N(0, I)."""
+        z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        return self.decode(z)
+
+    def loss_terms(self, x: torch.Tensor) -> LossTerms:
+        """The loss of a batch, sampling z as in training (evaluation samples too)."""
+        z_mean, z_log_var = self.encode(x)
+        logits = self.decoder(self.reparameterize(z_mean, z_log_var))
+        posterior = reparam.posterior_log_var(z_log_var, self.reparameterization)
+        return vae_loss(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        terms = self.loss_terms(batch[0])
+        self.log("train/loss_step", terms.loss, on_step=True, on_epoch=False, prog_bar=True)
+        self._log_terms("train", terms, len(batch[0]))
+        return terms.loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        terms = self.loss_terms(batch[0])
+        self._log_terms("val", terms, len(batch[0]))
+        return terms.loss
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        terms = self.loss_terms(batch[0])
+        self._log_terms("test", terms, len(batch[0]))
+        return terms.loss
+
+    def _log_terms(self, stage: str, terms: LossTerms, batch_size: int) -> None:
+        for name in ("loss", "recon", "kl", "neg_elbo"):
+            self.log(
+                f"{stage}/{name}",
+                getattr(terms, name),
+                on_step=False,
+                on_epoch=True,
+                prog_bar=(stage, name) == ("val", "loss"),
+                batch_size=batch_size,
+                sync_dist=True,
+            )
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())

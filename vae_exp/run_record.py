@@ -1,0 +1,46 @@
+"""What a run leaves behind besides checkpoints and event files.
+
+`config.yaml` is the fully resolved config (Hydra's `.hydra/config.yaml` keeps
+interpolations that only resolve inside a Hydra app), and `results.json` holds
+the final metrics, so that scripts and later tools need no TensorBoard reader.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+RESULTS_FILE = "results.json"
+CONFIG_FILE = "config.yaml"
+
+
+def hyperparameters(cfg: DictConfig, data_source: str | None) -> dict[str, Any]:
+    """The settings that tell runs apart, flat, for TensorBoard's HPARAMS tab."""
+    return {
+        "digits": ",".join(str(d) for d in cfg.digits),
+        "latent_dim": cfg.latent_dim,
+        "kl_weight": cfg.kl_weight,
+        "reparameterization": cfg.model.reparameterization,
+        "optimizer": str(cfg.optimizer._target_).rsplit(".", 1)[-1],
+        "lr": cfg.optimizer.lr,
+        "batch_size": cfg.data.batch_size,
+        "max_epochs": cfg.trainer.max_epochs,
+        "data_source": data_source,
+        "seed": cfg.seed,
+    }
+
+
+def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
+    path = Path(run_dir) / CONFIG_FILE
+    OmegaConf.save(cfg, path, resolve=True)
+    return path
+
+
+def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
+    path = Path(run_dir) / RESULTS_FILE
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
