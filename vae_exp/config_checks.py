@@ -51,9 +51,7 @@ def _check_int(name: str, value: object, minimum: int) -> None:
         raise ConfigError(name, value, f"an integer >= {minimum}")
 
 
-def _check_finite_real(
-    name: str, value: object, minimum: float, strict: bool = False
-) -> None:
+def _check_finite_real(name: str, value: object, minimum: float, strict: bool = False) -> None:
     ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > minimum if strict else value >= minimum)
     if not ok:

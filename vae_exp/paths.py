@@ -38,9 +38,7 @@ def claim_fresh_dir(path: str) -> str:
 
 def register_resolvers() -> None:
     """Make `${vae_exp.project_root:}` and `${vae_exp.fresh_dir:...}` usable in configs."""
-    OmegaConf.register_new_resolver(
-        "vae_exp.project_root", lambda: str(PROJECT_ROOT), replace=True
-    )
+    OmegaConf.register_new_resolver("vae_exp.project_root", lambda: str(PROJECT_ROOT), replace=True)
     # Cached, so that every resolution of a run's folder name gives the one folder claimed.
     OmegaConf.register_new_resolver(
         "vae_exp.fresh_dir", claim_fresh_dir, use_cache=True, replace=True

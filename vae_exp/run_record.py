@@ -8,10 +8,13 @@ the final metrics, so that scripts and later tools need no TensorBoard reader.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from vae_exp.errors import UserError
 
 RESULTS_FILE = "results.json"
 CONFIG_FILE = "config.yaml"
@@ -33,6 +36,18 @@ def hyperparameters(cfg: DictConfig, data_source: str | None) -> dict[str, Any]:
     }
 
 
+def prepare_run_dir(run_dir: str | Path) -> Path:
+    """Create the run folder, refusing one that already holds a run's results."""
+    folder = Path(run_dir)
+    if (folder / RESULTS_FILE).exists() or (folder / "checkpoints").exists():
+        raise UserError(
+            f"paths.run_dir={str(folder)!r} already holds a run; results are never "
+            "overwritten, so choose another folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
     path = Path(run_dir) / CONFIG_FILE
     OmegaConf.save(cfg, path, resolve=True)
@@ -44,3 +59,15 @@ def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path
 
+
+def discard_if_unused(run_dir: str | Path) -> bool:
+    """Remove a run folder that holds nothing but Hydra's own files.
+
+    A run refused before training leaves only its config and log; removing
+    them keeps typos from cluttering `outputs/`. Anything else stays.
+    """
+    folder = Path(run_dir)
+    hydra_only = all(p.name == ".hydra" or p.suffix == ".log" for p in folder.iterdir())
+    if hydra_only:
+        shutil.rmtree(folder)
+    return hydra_only

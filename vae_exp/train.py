@@ -15,6 +15,7 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 # The data sit in memory, so DataLoader workers would only add overhead.
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+# An internal deprecation inside Lightning itself, nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+    lambda record: "litlogger" not in record.getMessage()
+)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -37,17 +43,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     Raises UserError, before any training, for settings or data that cannot work.
     """
     check_train_config(cfg)
-    run_dir = cfg.paths.run_dir
-    log.info("Run folder: %s", run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
+    run_dir = run_record.prepare_run_dir(cfg.paths.run_dir)
+    log.info("Run folder: %s", run_dir)
     model = instantiate(cfg.model)
     trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=instantiate_all(
-            cfg.get("logger")
-        ) or False
+        cfg.trainer,
+        callbacks=instantiate_all(cfg.get("callbacks")),
+        logger=instantiate_all(cfg.get("logger")) or False,
     )
     for logger in trainer.loggers:
         logger.log_hyperparams(run_record.hyperparameters(cfg, datamodule.source_used))
@@ -93,6 +99,8 @@ def main(cfg: DictConfig) -> float | None:
         record = train(cfg)
     except UserError as error:
         log.error("%s", error)
+        if HydraConfig.get().mode == RunMode.RUN:
+            run_record.discard_if_unused(HydraConfig.get().runtime.output_dir)
         sys.exit(2)
     _report(record, HydraConfig.get().runtime.output_dir, cfg.paths.output_root)
     return record["metrics"].get("val/loss")

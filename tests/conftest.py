@@ -1,0 +1,114 @@
+"""Shared fixtures: composed configs, small IDX data sets and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from vae_exp.data.mnist_files import raw_files_present, raw_folder
+from vae_exp.paths import (
+    CONFIG_DIR,
+    DATA_DIR_ENV,
+    OUTPUT_DIR_ENV,
+    PROJECT_ROOT,
+    claim_fresh_dir,
+    register_resolvers,
+)
+
+register_resolvers()
+
+
+def _shared_data_dir() -> Path | None:
+    for candidate in (os.environ.get(DATA_DIR_ENV), PROJECT_ROOT.parent / "shared" / "data"):
+        if candidate and raw_files_present(candidate):
+            return Path(candidate)
+    return None
+
+
+SHARED_DATA_DIR = _shared_data_dir()
+
+
+@pytest.fixture
+def shared_data_dir() -> Path:
+    """The full MNIST files, if this machine has them."""
+    if SHARED_DATA_DIR is None:
+        pytest.skip(f"full MNIST not found (set {DATA_DIR_ENV} to a folder with MNIST/raw/)")
+    return SHARED_DATA_DIR
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array in MNIST's IDX format."""
+    magic = 0x0800 + array.ndim
+    header = b"".join(int(n).to_bytes(4, "big") for n in (magic, *array.shape))
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def small_mnist_dir(tmp_path: Path) -> Path:
+    """A tiny MNIST in torchvision's layout: 300 training and 100 test images, all ten digits."""
+    rng = np.random.default_rng(0)
+    folder = raw_folder(tmp_path / "data")
+    folder.mkdir(parents=True)
+    for prefix, n in (("train", 300), ("t10k", 100)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 256, size=(n, 28, 28))
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def compose_train(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
+    """Compose the training config with overrides, its run folder inside tmp_path."""
+
+    def _compose(*overrides: str) -> DictConfig:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            return compose(
+                config_name="train",
+                overrides=[f"paths.run_dir={claim_fresh_dir(str(tmp_path / 'run'))}", *overrides],
+            )
+
+    yield _compose
+    GlobalHydra.instance().clear()
+
+
+TINY_RUN = (
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=2",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+)
+
+# Any download attempt fails at once, with or without a network.
+_NO_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `python -m vae_exp.train` in a subprocess with outputs under tmp_path/outputs."""
+
+    def _run(*overrides: str, data_dir: Path | None = None, background: bool = False):
+        env = {
+            **os.environ,
+            **_NO_NETWORK,
+            OUTPUT_DIR_ENV: str(tmp_path / "outputs"),
+            DATA_DIR_ENV: str(data_dir or tmp_path / "no_data"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [sys.executable, "-m", "vae_exp.train", *overrides]
+        kwargs = dict(cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if background:
+            return subprocess.Popen(command, text=True, **kwargs)
+        return subprocess.run(command, text=True, timeout=300, **kwargs)
+
+    return _run
