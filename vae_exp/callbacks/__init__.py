@@ -1,0 +1,5 @@
+"""Lightning callbacks of vae-exp."""
+
+from vae_exp.callbacks.epoch_log import EpochLog
+
+__all__ = ["EpochLog"]
