@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY_RUN
 
 from vae_exp.data.mnist_files import raw_folder
 from vae_exp.paths import claim_fresh_dir
 from vae_exp.train import train
+
+from conftest import TINY_RUN
 
 
 def _quiet(*overrides: str) -> tuple[str, ...]:
