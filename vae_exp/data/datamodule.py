@@ -1,0 +1,131 @@
+"""MNIST restricted to chosen digits, held in memory as float tensors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
+
+log = logging.getLogger(__name__)
+
+# The packaged sample has no test split; with val_split=0 this share of it validates.
+SAMPLE_VAL_FRACTION = 0.2
+
+
+def select_digits(
+    images: torch.Tensor, labels: torch.Tensor, digits: Sequence[int]
+) -> TensorDataset:
+    """Keep the images of `digits`, as float32 in [0, 1] of shape (N, 1, 28, 28)."""
+    keep = torch.isin(labels, torch.tensor(list(digits), dtype=labels.dtype))
+    pixels = images[keep].to(torch.float32).div_(255.0).unsqueeze(1)
+    return TensorDataset(pixels, labels[keep].clone())
+
+
+def hold_out(dataset: TensorDataset, fraction: float, seed: int) -> tuple[TensorDataset, ...]:
+    """Split off a seeded random `fraction` of `dataset` for validation."""
+    n_val = max(1, round(len(dataset) * fraction))
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    return (
+        TensorDataset(*(t[train_idx] for t in dataset.tensors)),
+        TensorDataset(*(t[val_idx] for t in dataset.tensors)),
+    )
+
+
+class MNISTDigitsDataModule(pl.LightningDataModule):
+    """MNIST filtered to `digits`, loaded once into tensors.
+
+    Validation uses the test split's images of the same digits (as the
+    reference experiment does) unless `val_split` > 0, which holds out that
+    share of the training images instead.
+
+    Args:
+        digits: the digit classes to keep.
+        data_dir: folder holding `MNIST/raw/` in torchvision's layout.
+        source: `auto`, `full` or `sample` (see `vae_exp.data.mnist_sources`).
+        batch_size: images per training and validation batch.
+        num_workers: DataLoader worker processes; 0 is fastest for in-memory data.
+        val_split: share of the training images held out for validation, or 0.
+        seed: seeds the held-out split.
+    """
+
+    def __init__(
+        self,
+        digits: Sequence[int] = (1, 8),
+        data_dir: str | Path = "data",
+        source: str = "auto",
+        batch_size: int = 16,
+        num_workers: int = 0,
+        val_split: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.digits = tuple(int(d) for d in digits)
+        self.data_dir = str(data_dir)
+        self.source = source
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.val_split = val_split
+        self.seed = seed
+        self.source_used: str | None = None
+        self.train_set: TensorDataset | None = None
+        self.val_set: TensorDataset | None = None
+        self.test_set: TensorDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        arrays = load_mnist(self.data_dir, self.source)
+        self._build_splits(arrays)
+        log.info(
+            "Data: MNIST digits %s from the %s set: %d training, %d validation images",
+            list(self.digits),
+            arrays.source,
+            len(self.train_set),
+            len(self.val_set),
+        )
+
+    def _build_splits(self, arrays: MNISTArrays) -> None:
+        self.source_used = arrays.source
+        train = select_digits(arrays.train_images, arrays.train_labels, self.digits)
+        if arrays.test_images is not None:
+            self.test_set = select_digits(arrays.test_images, arrays.test_labels, self.digits)
+        if self.val_split > 0:
+            self.train_set, self.val_set = hold_out(train, self.val_split, self.seed)
+        elif self.test_set is not None:
+            self.train_set, self.val_set = train, self.test_set
+        else:
+            log.warning(
+                "The %s set has no test split: validating on a held-out %.0f%% of its images.",
+                arrays.source,
+                100 * SAMPLE_VAL_FRACTION,
+            )
+            self.train_set, self.val_set = hold_out(train, SAMPLE_VAL_FRACTION, self.seed)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        if self.test_set is None:
+            raise RuntimeError(f"the {self.source_used} MNIST set has no test split")
+        return self._loader(self.test_set, shuffle=False)
+
+    def _loader(self, dataset: TensorDataset | None, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a DataLoader")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,75 @@
+"""Checks that the four raw MNIST files are complete and uncorrupted.
+
+torchvision reads truncated or damaged IDX files with obscure errors (or not at
+all); these checks name the file and say what is wrong before any reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+from vae_exp.errors import DataError
+
+# name -> (IDX magic number, shape of one item, number of items in the official set)
+RAW_FILES: dict[str, tuple[int, tuple[int, ...], int]] = {
+    "train-images-idx3-ubyte": (0x0803, (28, 28), 60_000),
+    "train-labels-idx1-ubyte": (0x0801, (), 60_000),
+    "t10k-images-idx3-ubyte": (0x0803, (28, 28), 10_000),
+    "t10k-labels-idx1-ubyte": (0x0801, (), 10_000),
+}
+
+# SHA-256 of the official, uncompressed files. A file that declares the official
+# number of items must match, so that silent corruption is caught too.
+OFFICIAL_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+def raw_folder(data_dir: str | Path) -> Path:
+    """Where torchvision's `MNIST(root=data_dir)` looks for the raw files."""
+    return Path(data_dir) / "MNIST" / "raw"
+
+
+def raw_files_present(data_dir: str | Path) -> bool:
+    folder = raw_folder(data_dir)
+    return all((folder / name).is_file() for name in RAW_FILES)
+
+
+def check_raw_file(path: Path) -> None:
+    """Raise DataError naming `path` if its header, length or checksum is wrong."""
+    magic, item_shape, official_count = RAW_FILES[path.name]
+    data = path.read_bytes()
+    header_len = 4 * (2 + len(item_shape))
+    if len(data) < header_len:
+        raise DataError(f"MNIST file {path} is truncated: {len(data)} bytes, not even a header")
+    header = [int.from_bytes(data[i : i + 4], "big") for i in range(0, header_len, 4)]
+    if header[0] != magic:
+        raise DataError(
+            f"MNIST file {path} is corrupt: magic number {header[0]:#x}, expected {magic:#x}"
+        )
+    count, shape = header[1], tuple(header[2:])
+    if shape != item_shape:
+        raise DataError(f"MNIST file {path} is corrupt: items of shape {shape}, not {item_shape}")
+    expected = header_len + count * math.prod(item_shape)
+    if len(data) != expected:
+        raise DataError(
+            f"MNIST file {path} is truncated or padded: {len(data)} bytes, "
+            f"its header promises {expected}"
+        )
+    if count == official_count and hashlib.sha256(data).hexdigest() != OFFICIAL_SHA256[path.name]:
+        raise DataError(
+            f"MNIST file {path} is corrupt: its SHA-256 differs from the official file's. "
+            "Delete it and download it again."
+        )
+
+
+def check_raw_files(data_dir: str | Path) -> None:
+    folder = raw_folder(data_dir)
+    for name in RAW_FILES:
+        check_raw_file(folder / name)
+
