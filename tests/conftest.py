@@ -52,18 +52,22 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-@pytest.fixture
-def small_mnist_dir(tmp_path: Path) -> Path:
+def write_small_mnist(data_dir: Path) -> Path:
     """A tiny MNIST in torchvision's layout: 300 training and 100 test images, all ten digits."""
     rng = np.random.default_rng(0)
-    folder = raw_folder(tmp_path / "data")
+    folder = raw_folder(data_dir)
     folder.mkdir(parents=True)
     for prefix, n in (("train", 300), ("t10k", 100)):
         labels = np.arange(n) % 10
         images = rng.integers(0, 256, size=(n, 28, 28))
         write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
-    return tmp_path / "data"
+    return data_dir
+
+
+@pytest.fixture
+def small_mnist_dir(tmp_path: Path) -> Path:
+    return write_small_mnist(tmp_path / "data")
 
 
 @pytest.fixture

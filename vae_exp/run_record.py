@@ -20,22 +20,6 @@ RESULTS_FILE = "results.json"
 CONFIG_FILE = "config.yaml"
 
 
-def hyperparameters(cfg: DictConfig, data_source: str | None) -> dict[str, Any]:
-    """The settings that tell runs apart, flat, for TensorBoard's HPARAMS tab."""
-    return {
-        "digits": ",".join(str(d) for d in cfg.digits),
-        "latent_dim": cfg.latent_dim,
-        "kl_weight": cfg.kl_weight,
-        "reparameterization": cfg.model.reparameterization,
-        "optimizer": str(cfg.optimizer._target_).rsplit(".", 1)[-1],
-        "lr": cfg.optimizer.lr,
-        "batch_size": cfg.data.batch_size,
-        "max_epochs": cfg.trainer.max_epochs,
-        "data_source": data_source,
-        "seed": cfg.seed,
-    }
-
-
 def prepare_run_dir(run_dir: str | Path) -> Path:
     """Create the run folder, refusing one that already holds a run's results."""
     folder = Path(run_dir)

@@ -55,8 +55,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks=instantiate_all(cfg.get("callbacks")),
         logger=instantiate_all(cfg.get("logger")) or False,
     )
-    for logger in trainer.loggers:
-        logger.log_hyperparams(run_record.hyperparameters(cfg, datamodule.source_used))
     run_record.write_config(run_dir, cfg)
 
     started = time.perf_counter()

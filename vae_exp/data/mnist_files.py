@@ -72,4 +72,3 @@ def check_raw_files(data_dir: str | Path) -> None:
     folder = raw_folder(data_dir)
     for name in RAW_FILES:
         check_raw_file(folder / name)
-

@@ -75,10 +75,14 @@ class VAE(pl.LightningModule):
 
     def loss_terms(self, x: torch.Tensor) -> LossTerms:
         """The loss of a batch, sampling z as in training (evaluation samples too)."""
+        return self._loss_and_posterior(x)[0]
+
+    def _loss_and_posterior(self, x: torch.Tensor) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
         z_mean, z_log_var = self.encode(x)
         logits = self.decoder(self.reparameterize(z_mean, z_log_var))
         posterior = reparam.posterior_log_var(z_log_var, self.reparameterization)
-        return vae_loss(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
+        terms = vae_loss(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
+        return terms, z_mean, posterior
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         terms = self.loss_terms(batch[0])
@@ -87,9 +91,10 @@ class VAE(pl.LightningModule):
         return terms.loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        terms = self.loss_terms(batch[0])
+        """Logs the val/ terms; returns the posterior too, for the latent-space callbacks."""
+        terms, z_mean, posterior_log_var = self._loss_and_posterior(batch[0])
         self._log_terms("val", terms, len(batch[0]))
-        return terms.loss
+        return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         terms = self.loss_terms(batch[0])

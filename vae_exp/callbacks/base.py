@@ -1,0 +1,175 @@
+"""What the figure callbacks share: when to draw, where the pictures go, which images to use."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from matplotlib.figure import Figure
+from pytorch_lightning.loggers import TensorBoardLogger
+from torch.utils.tensorboard import SummaryWriter
+from torchvision.utils import save_image
+
+log = logging.getLogger(__name__)
+
+Picture = torch.Tensor | Figure
+FIGURES_DIR = "figures"
+
+
+def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:
+    """The SummaryWriter of the trainer's TensorBoard logger, if it has one."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
+
+
+@contextlib.contextmanager
+def evaluating(module: torch.nn.Module) -> Iterator[None]:
+    """Eval mode without gradients, then back to the module's previous mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        module.train(was_training)
+
+
+def validation_loader(trainer: pl.Trainer) -> Iterable:
+    loaders = trainer.val_dataloaders
+    loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+    return loader if loader is not None else trainer.datamodule.val_dataloader()
+
+
+def validation_image(trainer: pl.Trainer, index: int) -> torch.Tensor:
+    """The index-th image of the validation set."""
+    seen = 0
+    for images, _ in validation_loader(trainer):
+        if index < seen + len(images):
+            return images[index - seen]
+        seen += len(images)
+    raise ValueError(f"image index {index} is out of range: the validation set has {seen} images")
+
+
+def validation_examples(trainer: pl.Trainer, per_digit: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `per_digit` validation images of each digit, sorted by digit.
+
+    The validation loader does not shuffle, so these are the same images every epoch.
+    """
+    kept: dict[int, list[torch.Tensor]] = {}
+    for images, labels in validation_loader(trainer):
+        for image, label in zip(images, labels.tolist(), strict=True):
+            if len(kept.setdefault(label, [])) < per_digit:
+                kept[label].append(image)
+    digits = sorted(kept)
+    x = torch.stack([image for d in digits for image in kept[d]])
+    y = torch.tensor([d for d in digits for _ in kept[d]])
+    return x, y
+
+
+def png_name(tag: str) -> str:
+    """`images/latent_grid/1_2` -> `latent_grid_1_2.png`."""
+    return "_".join(tag.split("/")[1:] or [tag]) + ".png"
+
+
+class FigureCallback(pl.Callback):
+    """Draws pictures after every n-th validation epoch and once at the end of training.
+
+    Subclasses implement `render`; this class logs what it returns to TensorBoard
+    (image tensors with `add_image`, matplotlib figures with `add_figure`) and,
+    at the end of training, also writes each picture as a PNG into the run's
+    `figures/` folder.
+
+    Args:
+        every_n_epochs: draw after every n-th validation epoch; 0 draws only at the end.
+    """
+
+    def __init__(self, every_n_epochs: int = 1) -> None:
+        if every_n_epochs < 0:
+            raise ValueError(f"every_n_epochs must be >= 0, got {every_n_epochs}")
+        self.every_n_epochs = every_n_epochs
+        self._logged: set[tuple[str, int]] = set()
+
+    def render(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
+    ) -> dict[str, Picture]:
+        """Pictures by TensorBoard tag; `final` is True for the end-of-training call."""
+        raise NotImplementedError
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not self.every_n_epochs:
+            return
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self._publish(trainer, pl_module, final=False)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._publish(trainer, pl_module, final=True)
+
+    def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool) -> None:
+        if not trainer.is_global_zero:
+            return
+        with evaluating(pl_module):
+            pictures = self.render(trainer, pl_module, final)
+        writer = tensorboard_writer(trainer)
+        step = trainer.global_step
+        if writer is not None:
+            # The last epoch may already have drawn the same step: log nothing twice.
+            for tag, picture in pictures.items():
+                if (tag, step) in self._logged:
+                    continue
+                if isinstance(picture, Figure):
+                    writer.add_figure(tag, picture, global_step=step, close=False)
+                else:
+                    writer.add_image(tag, picture, global_step=step)
+                self._logged.add((tag, step))
+            writer.flush()
+        if final and not trainer.fast_dev_run:
+            folder = Path(trainer.default_root_dir) / FIGURES_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            files: dict[str, Picture] = {}
+            for tag, picture in pictures.items():
+                # Where a tensor and a figure share a name, keep the labelled figure.
+                if not isinstance(files.get(png_name(tag)), Figure):
+                    files[png_name(tag)] = picture
+            for name, picture in files.items():
+                save_picture(picture, folder / name)
+
+
+def save_picture(picture: Picture, path: Path) -> None:
+    if isinstance(picture, Figure):
+        picture.savefig(path, dpi=100)
+    else:
+        save_image(picture, path)
+
+
+class ValidationLatents:
+    """Collects a validation epoch's posterior means, log-variances and labels.
+
+    Fed from `on_validation_batch_end` with what `VAE.validation_step` returns,
+    so that latent statistics cost no extra forward pass.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._means: list[torch.Tensor] = []
+        self._log_vars: list[torch.Tensor] = []
+        self._labels: list[torch.Tensor] = []
+
+    def add(self, outputs: dict[str, torch.Tensor], labels: torch.Tensor) -> None:
+        self._means.append(outputs["z_mean"].detach().float().cpu())
+        self._log_vars.append(outputs["posterior_log_var"].detach().float().cpu())
+        self._labels.append(labels.detach().cpu())
+
+    def __len__(self) -> int:
+        return sum(len(m) for m in self._means)
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z_mean (N, D), posterior log-variance (N, D), labels (N,)) in loader order."""
+        return torch.cat(self._means), torch.cat(self._log_vars), torch.cat(self._labels)

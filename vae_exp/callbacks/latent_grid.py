@@ -1,0 +1,81 @@
+"""The reference post's grid of decoded images over two latent dimensions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pytorch_lightning as pl
+import torch
+
+from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.figures import latent_grid_figure, tile_grid
+from vae_exp.latent import grid_vectors, value_range
+
+log = logging.getLogger(__name__)
+
+
+class LatentGrid(FigureCallback):
+    """A steps x steps grid of decoded latent vectors over each pair of `grids`.
+
+    Columns follow the pair's first dimension (low to high, left to right), rows
+    the second (high at the top); the other dimensions stay at `fixed`. Tiles
+    are separated by 1-pixel grey (0.7) gaps. Tags `images/latent_grid/<i>_<j>`
+    each epoch; at the end of training also `figures/latent_grid/<i>_<j>`, the
+    same grid with axes labelled "Latent dimension i" and ticks at the values.
+
+    Args:
+        grids: pairs of dimensions, e.g. [[1, 2], [0, 3]]. Pairs that the latent
+            space does not have are left out with a warning; if none is left and
+            the space has two dimensions or more, [0, 1] is drawn.
+        low, high, steps: the values along both axes.
+        fixed: the value of the other dimensions.
+        every_n_epochs: see `FigureCallback`.
+    """
+
+    def __init__(
+        self,
+        grids: Sequence[Sequence[int]] = ((1, 2),),
+        low: float = -2.0,
+        high: float = 2.0,
+        steps: int = 9,
+        fixed: float = 0.0,
+        every_n_epochs: int = 1,
+    ) -> None:
+        super().__init__(every_n_epochs)
+        self.grids = [(int(i), int(j)) for i, j in grids]
+        for i, j in self.grids:
+            if i == j:
+                raise ValueError(f"a latent grid needs two different dimensions, got [{i}, {j}]")
+        self.values = value_range(low, high, steps)
+        self.fixed = fixed
+        self._pairs: list[tuple[int, int]] | None = None
+
+    def pairs_for(self, latent_dim: int) -> list[tuple[int, int]]:
+        pairs = [(i, j) for i, j in self.grids if max(i, j) < latent_dim and min(i, j) >= 0]
+        for pair in sorted(set(self.grids) - set(pairs)):
+            log.warning(
+                "Latent grid %s left out: the latent space has %d dimensions",
+                list(pair),
+                latent_dim,
+            )
+        if not pairs and latent_dim >= 2:
+            pairs = [(0, 1)]
+        return pairs
+
+    def render(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
+    ) -> dict[str, Picture]:
+        if self._pairs is None:
+            self._pairs = self.pairs_for(pl_module.latent_dim)
+        base = torch.full((pl_module.latent_dim,), float(self.fixed))
+        pictures: dict[str, Picture] = {}
+        for i, j in self._pairs:
+            z = grid_vectors(base, i, j, self.values, self.values)
+            grid = tile_grid(pl_module.decode(z.to(pl_module.device)), ncol=len(self.values))
+            pictures[f"images/latent_grid/{i}_{j}"] = grid
+            if final:
+                pictures[f"figures/latent_grid/{i}_{j}"] = latent_grid_figure(
+                    grid, self.values, self.values, i, j
+                )
+        return pictures

@@ -1,0 +1,38 @@
+"""Decoded draws from the prior, with the same noise every epoch."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.figures import tile_grid
+
+
+class PriorSamples(FigureCallback):
+    """Decodes z ~ N(0, I); the draws are fixed so that epochs can be compared.
+
+    Tag `images/samples`.
+
+    Args:
+        num_samples: how many draws.
+        ncol: images per row.
+        seed: seeds the draws (independent of the training seed).
+        every_n_epochs: see `FigureCallback`.
+    """
+
+    def __init__(
+        self, num_samples: int = 64, ncol: int = 8, seed: int = 0, every_n_epochs: int = 1
+    ) -> None:
+        super().__init__(every_n_epochs)
+        self.num_samples = num_samples
+        self.ncol = ncol
+        self.seed = seed
+
+    def render(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
+    ) -> dict[str, Picture]:
+        generator = torch.Generator().manual_seed(self.seed)
+        z = torch.randn(self.num_samples, pl_module.latent_dim, generator=generator)
+        images = pl_module.decode(z.to(pl_module.device))
+        return {"images/samples": tile_grid(images, self.ncol)}

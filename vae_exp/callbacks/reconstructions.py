@@ -1,0 +1,40 @@
+"""Validation images beside their reconstructions."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+
+from vae_exp.callbacks.base import FigureCallback, Picture, validation_examples
+from vae_exp.figures import reconstruction_grid
+
+
+class Reconstructions(FigureCallback):
+    """A fixed set of validation images, each row above its reconstruction from z_mean.
+
+    Tag `images/reconstructions`. The images are the first of each digit in the
+    validation set, the same every epoch, so changes show learning only.
+
+    Args:
+        num_images: how many images, shared out evenly over the digits.
+        ncol: images per row.
+        every_n_epochs: see `FigureCallback`.
+    """
+
+    def __init__(self, num_images: int = 16, ncol: int = 8, every_n_epochs: int = 1) -> None:
+        super().__init__(every_n_epochs)
+        self.num_images = num_images
+        self.ncol = ncol
+        self._images: torch.Tensor | None = None
+
+    def render(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
+    ) -> dict[str, Picture]:
+        if self._images is None:
+            digits = len(getattr(trainer.datamodule, "digits", ())) or 10
+            images, _ = validation_examples(trainer, math.ceil(self.num_images / digits))
+            self._images = images[: self.num_images]
+        x = self._images.to(pl_module.device)
+        return {"images/reconstructions": reconstruction_grid(x, pl_module(x), self.ncol)}
