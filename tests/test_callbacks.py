@@ -110,3 +110,11 @@ def test_projector_embedding_is_written(trained_run):
     assert "latent_means" in (run_dir / "projector_config.pbtxt").read_text()
     metadata = next(run_dir.glob("*/latent_means/metadata.tsv")).read_text().split()
     assert set(metadata) == {"1", "8"}
+
+
+def test_drawing_does_not_change_training(compose_train, small_mnist_dir):
+    common = (*TINY_RUN, "trainer.max_epochs=2", f"data.data_dir={small_mnist_dir}")
+    drawn = train(compose_train(*common))["metrics"]
+    plain = train(compose_train(*common, "callbacks=none", "logger=none"))["metrics"]
+    assert drawn["val/loss"] == plain["val/loss"]
+    assert drawn["train/loss"] == plain["train/loss"]

@@ -113,7 +113,8 @@ class FigureCallback(pl.Callback):
     def _publish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool) -> None:
         if not trainer.is_global_zero:
             return
-        with evaluating(pl_module):
+        # Drawing must not change training: iterating a DataLoader draws from the global RNG.
+        with evaluating(pl_module), torch.random.fork_rng(devices=[]):
             pictures = self.render(trainer, pl_module, final)
         writer = tensorboard_writer(trainer)
         step = trainer.global_step
