@@ -21,8 +21,8 @@ from vae_exp.paths import (
     OUTPUT_DIR_ENV,
     PROJECT_ROOT,
     claim_fresh_dir,
-    register_resolvers,
 )
+from vae_exp.resolvers import register_resolvers
 
 register_resolvers()
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
@@ -34,12 +32,3 @@ def claim_fresh_dir(path: str) -> str:
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
-
-
-def register_resolvers() -> None:
-    """Make `${vae_exp.project_root:}` and `${vae_exp.fresh_dir:...}` usable in configs."""
-    OmegaConf.register_new_resolver("vae_exp.project_root", lambda: str(PROJECT_ROOT), replace=True)
-    # Cached, so that every resolution of a run's folder name gives the one folder claimed.
-    OmegaConf.register_new_resolver(
-        "vae_exp.fresh_dir", claim_fresh_dir, use_cache=True, replace=True
-    )

@@ -7,6 +7,7 @@ overridden on the command line (see the README), and `-m` sweeps over them.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 import warnings
@@ -23,7 +24,8 @@ from vae_exp import run_record
 from vae_exp.builders import instantiate_all
 from vae_exp.config_checks import check_train_config
 from vae_exp.errors import UserError
-from vae_exp.paths import register_resolvers
+from vae_exp.resolvers import register_resolvers
+from vae_exp.sweeps.hydra_callback import check_optimized_metric
 
 register_resolvers()
 log = logging.getLogger(__name__)
@@ -37,6 +39,15 @@ logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
 )
 
 
+def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[str]:
+    """The metrics a run will log: the model's and those of callbacks that declare theirs."""
+    names = set(model.metric_names())
+    for callback in callbacks:
+        if hasattr(callback, "metric_names"):
+            names |= callback.metric_names(model.latent_dim)
+    return names
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train the run that `cfg` describes and return its record (final metrics etc.).
 
@@ -47,14 +58,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
+    model = instantiate(cfg.model)
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
     run_dir = run_record.prepare_run_dir(cfg.paths.run_dir)
     log.info("Run folder: %s", run_dir)
-    model = instantiate(cfg.model)
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=instantiate_all(cfg.get("callbacks")),
-        logger=instantiate_all(cfg.get("logger")) or False,
-    )
+    loggers = instantiate_all(cfg.get("logger"))
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     run_record.write_config(run_dir, cfg)
 
     started = time.perf_counter()
@@ -91,17 +101,49 @@ def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
     log.info("\n".join(lines))
 
 
+def _record_failure(run_dir: str, error: BaseException) -> None:
+    """A sweep job that fails leaves its reason in its folder, for the sweep's summary."""
+    message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+    run_record.write_results(run_dir, {"status": "failed", "error": message, "metrics": {}})
+
+
+def _searching(hydra_cfg: Any) -> bool:
+    """Whether the sweeper searches (Optuna...) rather than running a fixed list of jobs.
+
+    A search sweeper learns of a failed trial from the exception; the basic
+    sweeper would stop at the first one, so its jobs return NaN instead.
+    """
+    return "BasicSweeper" not in str(hydra_cfg.sweeper.get("_target_", "BasicSweeper"))
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float:
+    """Train; return `optimized_metric` (NaN for a failed sweep job) for Hydra's sweepers."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         record = train(cfg)
     except UserError as error:
         log.error("%s", error)
-        if HydraConfig.get().mode == RunMode.RUN:
-            run_record.discard_if_unused(HydraConfig.get().runtime.output_dir)
+        if in_sweep:
+            _record_failure(run_dir, error)
+            if _searching(hydra_cfg):
+                raise
+            return math.nan
+        run_record.discard_if_unused(run_dir)
         sys.exit(2)
-    _report(record, HydraConfig.get().runtime.output_dir, cfg.paths.output_root)
-    return record["metrics"].get("val/loss")
+    except Exception as error:
+        if not in_sweep:
+            raise
+        log.exception("Job failed")
+        _record_failure(run_dir, error)
+        if _searching(hydra_cfg):
+            raise  # a search sweeper (Optuna) marks the trial failed and goes on
+        # One job's crash must not end a grid sweep; the sweep's report names it.
+        return math.nan
+    _report(record, run_dir, cfg.paths.output_root)
+    return record["metrics"].get(cfg.get("optimized_metric") or "val/loss", math.nan)
 
 
 if __name__ == "__main__":

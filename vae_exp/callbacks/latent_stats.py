@@ -26,6 +26,11 @@ class LatentStats(pl.Callback):
         self.every_n_epochs = max(1, every_n_epochs)
         self.latents = ValidationLatents()
 
+    @staticmethod
+    def metric_names(latent_dim: int) -> set[str]:
+        """The metrics this callback logs for a latent space of `latent_dim` dimensions."""
+        return {f"val/kl_dim/{d}" for d in range(latent_dim)} | {"val/active_units"}
+
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.latents.reset()
 

@@ -101,6 +101,20 @@ class VAE(pl.LightningModule):
         self._log_terms("test", terms, len(batch[0]))
         return terms.loss
 
+    def on_train_epoch_end(self) -> None:
+        loss = self.trainer.callback_metrics.get("train/loss")
+        if loss is not None and not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"train/loss is {loss.item()} after epoch {self.current_epoch + 1}: training "
+                "diverged; try a lower optimizer.lr or kl_weight"
+            )
+
+    @staticmethod
+    def metric_names() -> set[str]:
+        """The metrics this module logs, for checking a metric name before training."""
+        terms = ("loss", "recon", "kl", "neg_elbo")
+        return {f"{stage}/{t}" for stage in ("train", "val") for t in terms} | {"train/loss_step"}
+
     def _log_terms(self, stage: str, terms: LossTerms, batch_size: int) -> None:
         for name in ("loss", "recon", "kl", "neg_elbo"):
             self.log(

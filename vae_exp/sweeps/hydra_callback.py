@@ -1,0 +1,52 @@
+"""Hydra callback that reports a sweep when it ends and fails the command if a job failed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from vae_exp.callbacks.latent_stats import LatentStats
+from vae_exp.errors import ConfigError
+from vae_exp.models import VAE
+from vae_exp.sweeps.report import report
+
+log = logging.getLogger(__name__)
+
+
+def expected_metric_names(latent_dim: int) -> set[str]:
+    """The metrics a default run logs (checked exactly again in each job)."""
+    return VAE.metric_names() | LatentStats.metric_names(latent_dim)
+
+
+def check_optimized_metric(name: str | None, known: set[str]) -> None:
+    if name is not None and name not in known:
+        raise ConfigError("optimized_metric", name, f"a logged metric: {', '.join(sorted(known))}")
+
+
+class SweepReport(Callback):
+    """After `-m`: writes summary.csv and summary.png, prints the table, exits 1 on failures.
+
+    Each job records its own failure instead of stopping the sweep (see
+    `vae_exp.train`), so the report is the one place that says what went wrong.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # A misspelt metric would fail every trial of a search: refuse it before the first.
+        try:
+            check_optimized_metric(
+                config.get("optimized_metric"), expected_metric_names(int(config.latent_dim))
+            )
+        except ConfigError as error:
+            log.error("%s", error)
+            sys.exit(2)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        summary = report(config.hydra.sweep.dir)
+        if summary.failed:
+            names = ", ".join(job.folder.name for job in summary.failed)
+            log.error("%d of %d jobs failed: %s", len(summary.failed), len(summary.rows), names)
+            sys.exit(1)
