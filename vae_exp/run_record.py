@@ -20,9 +20,11 @@ RESULTS_FILE = "results.json"
 CONFIG_FILE = "config.yaml"
 
 
-def prepare_run_dir(run_dir: str | Path) -> Path:
-    """Create the run folder, refusing one that already holds a run's results."""
+def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
+    """Create the run folder, refusing one that already holds a run unless resuming it."""
     folder = Path(run_dir)
+    if resuming:
+        return folder
     if (folder / RESULTS_FILE).exists() or (folder / "checkpoints").exists():
         raise UserError(
             f"paths.run_dir={str(folder)!r} already holds a run; results are never "
@@ -36,6 +38,11 @@ def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
     path = Path(run_dir) / CONFIG_FILE
     OmegaConf.save(cfg, path, resolve=True)
     return path
+
+
+def read_results(run_dir: str | Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / RESULTS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -18,13 +20,15 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from vae_exp import run_record
 from vae_exp.builders import instantiate_all
+from vae_exp.checkpoints import load_checkpoint
 from vae_exp.config_checks import check_train_config
 from vae_exp.errors import UserError
 from vae_exp.resolvers import register_resolvers
+from vae_exp.resume import resume_checkpoint, resumed_config
 from vae_exp.sweeps.hydra_callback import check_optimized_metric
 
 register_resolvers()
@@ -48,10 +52,12 @@ def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[
     return names
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
     """Train the run that `cfg` describes and return its record (final metrics etc.).
 
-    Raises UserError, before any training, for settings or data that cannot work.
+    With `resume_from` (a checkpoint in the run's folder) training continues from
+    it, in the same folder. Raises UserError, before any training, for settings
+    or data that cannot work.
     """
     check_train_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -61,14 +67,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = instantiate(cfg.model)
     callbacks = instantiate_all(cfg.get("callbacks"))
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
-    run_dir = run_record.prepare_run_dir(cfg.paths.run_dir)
-    log.info("Run folder: %s", run_dir)
+    resuming = bool(cfg.get("resume"))
+    run_dir = run_record.prepare_run_dir(cfg.paths.run_dir, resuming=resuming)
+    log.info("%s: %s", "Resuming run" if resuming else "Run folder", run_dir)
     loggers = instantiate_all(cfg.get("logger"))
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    run_record.write_config(run_dir, cfg)
+    if not resuming:
+        run_record.write_config(run_dir, cfg)
 
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    except SystemExit:
+        # Lightning exits after Ctrl-C or SIGTERM (InterruptCheckpoint has saved and said how
+        # to resume); the record says where the run stopped.
+        if not trainer.interrupted:
+            raise
+        record = {"status": "interrupted", "epochs": trainer.current_epoch, "metrics": {}}
+        run_record.write_results(run_dir, record)
+        raise SystemExit(130) from None
     record = {
         "status": "interrupted" if trainer.interrupted else "completed",
         "epochs": trainer.current_epoch,
@@ -107,6 +124,14 @@ def _record_failure(run_dir: str, error: BaseException) -> None:
     run_record.write_results(run_dir, {"status": "failed", "error": message, "metrics": {}})
 
 
+def _continue_curves(cfg: DictConfig, checkpoint: Path | None) -> DictConfig:
+    """Have TensorBoard drop events logged after the checkpoint, so curves continue cleanly."""
+    if OmegaConf.select(cfg, "logger.tensorboard") is not None:
+        step = load_checkpoint(checkpoint)["global_step"] if checkpoint else 0
+        OmegaConf.update(cfg, "logger.tensorboard.purge_step", step, force_add=True)
+    return cfg
+
+
 def _searching(hydra_cfg: Any) -> bool:
     """Whether the sweeper searches (Optuna...) rather than running a fixed list of jobs.
 
@@ -123,7 +148,12 @@ def main(cfg: DictConfig) -> float:
     run_dir = hydra_cfg.runtime.output_dir
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        record = train(cfg)
+        if cfg.get("resume"):
+            cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), Path(run_dir))
+            checkpoint = resume_checkpoint(Path(run_dir))
+            record = train(_continue_curves(cfg, checkpoint), resume_from=checkpoint)
+        else:
+            record = train(cfg)
     except UserError as error:
         log.error("%s", error)
         if in_sweep:
@@ -131,7 +161,12 @@ def main(cfg: DictConfig) -> float:
             if _searching(hydra_cfg):
                 raise
             return math.nan
-        run_record.discard_if_unused(run_dir)
+        # A refused command leaves nothing behind: no new run folder, no resume record.
+        own_subdir = Path(run_dir) / str(hydra_cfg.output_subdir)
+        if own_subdir.name.startswith("resume-"):
+            shutil.rmtree(own_subdir, ignore_errors=True)
+        else:
+            run_record.discard_if_unused(run_dir)
         sys.exit(2)
     except Exception as error:
         if not in_sweep:

@@ -2,6 +2,7 @@
 
 from vae_exp.callbacks.epoch_log import EpochLog
 from vae_exp.callbacks.hparams import HyperparameterSummary
+from vae_exp.callbacks.interrupt import InterruptCheckpoint
 from vae_exp.callbacks.latent_grid import LatentGrid
 from vae_exp.callbacks.latent_space import LatentSpace
 from vae_exp.callbacks.latent_stats import LatentStats
@@ -12,6 +13,7 @@ from vae_exp.callbacks.reconstructions import Reconstructions
 __all__ = [
     "EpochLog",
     "HyperparameterSummary",
+    "InterruptCheckpoint",
     "LatentGrid",
     "LatentSpace",
     "LatentStats",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -100,6 +101,22 @@ class VAE(pl.LightningModule):
         terms = self.loss_terms(batch[0])
         self._log_terms("test", terms, len(batch[0]))
         return terms.loss
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The random state travels with the weights, so that a resumed run draws the
+        # same shuffles and samples as an uninterrupted one.
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        states = checkpoint.get("rng_states")
+        if states is None:
+            return
+        torch.set_rng_state(states["torch"])
+        if states["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(states["cuda"])
 
     def on_train_epoch_end(self) -> None:
         loss = self.trainer.callback_metrics.get("train/loss")

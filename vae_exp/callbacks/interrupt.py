@@ -1,0 +1,41 @@
+"""Keeps what an interrupted run had learned, and says how to go on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+log = logging.getLogger(__name__)
+
+
+class InterruptCheckpoint(pl.Callback):
+    """On Ctrl-C or SIGTERM, saves `checkpoints/interrupted.ckpt` and prints the resume command.
+
+    `python -m vae_exp.train resume=<run folder>` then continues the run from the
+    last completed epoch (`last.ckpt`), which makes the resumed run equal to an
+    uninterrupted one; `interrupted.ckpt` holds the weights of the moment of
+    interruption, for `vae_exp.explore` or `vae_exp.evaluate`.
+    """
+
+    def __init__(self, filename: str = "interrupted.ckpt") -> None:
+        self.filename = filename
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        if not isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            return
+        run_dir = Path(trainer.default_root_dir)
+        path = run_dir / "checkpoints" / self.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(path)
+        if trainer.is_global_zero:
+            log.warning(
+                "Interrupted in epoch %d: saved %s\nResume with: python -m vae_exp.train resume=%s",
+                trainer.current_epoch + 1,
+                path,
+                run_dir,
+            )
