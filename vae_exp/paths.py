@@ -32,3 +32,13 @@ def claim_fresh_dir(path: str) -> str:
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
+
+
+def fresh_file(path: str | Path) -> Path:
+    """`path`, or `name-2.ext`, `name-3.ext`... if it exists, so that no file is overwritten."""
+    path = Path(path)
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate

@@ -58,7 +58,16 @@ def discard_if_unused(run_dir: str | Path) -> bool:
     them keeps typos from cluttering `outputs/`. Anything else stays.
     """
     folder = Path(run_dir)
-    hydra_only = all(p.name == ".hydra" or p.suffix == ".log" for p in folder.iterdir())
+    hydra_only = all(_is_hydra_output(p) for p in folder.iterdir())
     if hydra_only:
         shutil.rmtree(folder)
     return hydra_only
+
+
+def _is_hydra_output(path: Path) -> bool:
+    if path.suffix == ".log":
+        return True
+    if path.name != ".hydra":
+        return False
+    # An empty .hydra/, or one with only Hydra's three files of this command.
+    return {p.name for p in path.iterdir()} <= {"config.yaml", "hydra.yaml", "overrides.yaml"}

@@ -165,8 +165,7 @@ def main(cfg: DictConfig) -> float:
         own_subdir = Path(run_dir) / str(hydra_cfg.output_subdir)
         if own_subdir.name.startswith("resume-"):
             shutil.rmtree(own_subdir, ignore_errors=True)
-        else:
-            run_record.discard_if_unused(run_dir)
+        run_record.discard_if_unused(run_dir)
         sys.exit(2)
     except Exception as error:
         if not in_sweep:

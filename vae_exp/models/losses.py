@@ -16,7 +16,7 @@ value per image; callers average over the batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,7 @@ def kl_term(z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LossTerms:
-    """Batch means of the training objective and of the figures reported beside it."""
+    """The training objective and the figures reported beside it (per image or batch means)."""
 
     loss: torch.Tensor
     recon: torch.Tensor
@@ -60,7 +60,7 @@ class LossTerms:
     neg_elbo: torch.Tensor
 
 
-def vae_loss(
+def per_image_terms(
     logits: torch.Tensor,
     x: torch.Tensor,
     z_mean: torch.Tensor,
@@ -68,7 +68,7 @@ def vae_loss(
     posterior_log_var: torch.Tensor,
     kl_weight: float,
 ) -> LossTerms:
-    """All loss terms of one batch.
+    """All loss terms of each image of a batch, each of shape (N,).
 
     `z_log_var` is the encoder's output, used by the reference KL term;
     `posterior_log_var` is the log-variance that sampling actually used, which
@@ -79,9 +79,21 @@ def vae_loss(
     neg_elbo = pixel_bce(logits, x).flatten(1).sum(dim=1) + kl_per_dimension(
         z_mean, posterior_log_var
     ).sum(dim=1)
-    return LossTerms(
-        loss=(recon + kl_weight * kl).mean(),
-        recon=recon.mean(),
-        kl=kl.mean(),
-        neg_elbo=neg_elbo.mean(),
-    )
+    return LossTerms(loss=recon + kl_weight * kl, recon=recon, kl=kl, neg_elbo=neg_elbo)
+
+
+def vae_loss(
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    z_mean: torch.Tensor,
+    z_log_var: torch.Tensor,
+    posterior_log_var: torch.Tensor,
+    kl_weight: float,
+) -> LossTerms:
+    """The batch means of `per_image_terms`: what training minimises and logs."""
+    return batch_mean(per_image_terms(logits, x, z_mean, z_log_var, posterior_log_var, kl_weight))
+
+
+def batch_mean(terms: LossTerms) -> LossTerms:
+    """Per-image terms averaged over the batch."""
+    return LossTerms(**{f.name: getattr(terms, f.name).mean() for f in fields(terms)})

@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from vae_exp.models import reparameterization as reparam
-from vae_exp.models.losses import LossTerms, vae_loss
+from vae_exp.models.losses import LossTerms, batch_mean, per_image_terms, pixel_bce
 from vae_exp.models.networks import ConvDecoder, ConvEncoder
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
@@ -74,16 +74,27 @@ class VAE(pl.LightningModule):
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
         return self.decode(z)
 
-    def loss_terms(self, x: torch.Tensor) -> LossTerms:
-        """The loss of a batch, sampling z as in training (evaluation samples too)."""
-        return self._loss_and_posterior(x)[0]
+    def per_image_terms(self, x: torch.Tensor) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
+        """Each image's loss terms, sampling z as in training (evaluation samples too).
 
-    def _loss_and_posterior(self, x: torch.Tensor) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
+        Returns the terms (each of shape (N,)), the posterior mean and the
+        log-variance that sampling used.
+        """
         z_mean, z_log_var = self.encode(x)
         logits = self.decoder(self.reparameterize(z_mean, z_log_var))
         posterior = reparam.posterior_log_var(z_log_var, self.reparameterization)
-        terms = vae_loss(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
+        terms = per_image_terms(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
         return terms, z_mean, posterior
+
+    def loss_terms(self, x: torch.Tensor) -> LossTerms:
+        """The batch means of `per_image_terms`."""
+        return batch_mean(self.per_image_terms(x)[0])
+
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) for images x (N, 1, 28, 28) and latents z (N, k, D): (N, k)."""
+        n, k, _ = z.shape
+        logits = self.decoder(z.reshape(n * k, -1)).reshape(n, k, *x.shape[1:])
+        return -pixel_bce(logits, x.unsqueeze(1).expand_as(logits)).flatten(2).sum(dim=2)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         terms = self.loss_terms(batch[0])
@@ -93,7 +104,8 @@ class VAE(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         """Logs the val/ terms; returns the posterior too, for the latent-space callbacks."""
-        terms, z_mean, posterior_log_var = self._loss_and_posterior(batch[0])
+        per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0])
+        terms = batch_mean(per_image)
         self._log_terms("val", terms, len(batch[0]))
         return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}
 
