@@ -3,6 +3,7 @@
 `config.yaml` is the fully resolved config (Hydra's `.hydra/config.yaml` keeps
 interpolations that only resolve inside a Hydra app), and `results.json` holds
 the final metrics, so that scripts and later tools need no TensorBoard reader.
+Only the first process of a multi-process (DDP) run writes them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.errors import UserError
 
@@ -23,7 +25,7 @@ CONFIG_FILE = "config.yaml"
 def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
     """Create the run folder, refusing one that already holds a run unless resuming it."""
     folder = Path(run_dir)
-    if resuming:
+    if resuming or rank_zero_only.rank != 0:  # other DDP processes share rank 0's folder
         return folder
     if (folder / RESULTS_FILE).exists() or (folder / "checkpoints").exists():
         raise UserError(
@@ -34,6 +36,7 @@ def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
     return folder
 
 
+@rank_zero_only
 def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
     path = Path(run_dir) / CONFIG_FILE
     OmegaConf.save(cfg, path, resolve=True)
@@ -45,6 +48,7 @@ def read_results(run_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+@rank_zero_only
 def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
     path = Path(run_dir) / RESULTS_FILE
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp import run_record
 from vae_exp.builders import instantiate_all
@@ -103,6 +104,7 @@ def _best_checkpoint(trainer: pl.Trainer) -> str | None:
     return getattr(callback, "best_model_path", None) or None
 
 
+@rank_zero_only
 def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
     metrics = record["metrics"]
     lines = [
