@@ -77,17 +77,22 @@ class StepTimer(pl.Callback):
         self.started = 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if batch_idx == self.warmup:
+        if trainer.global_step == self.warmup:
             self.started = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if batch_idx == self.warmup + self.steps - 1:
+        if trainer.global_step == self.warmup + self.steps:
             elapsed = time.perf_counter() - self.started
             Path(self.result_file).write_text(json.dumps({"elapsed": elapsed}))
 
 
-def run_framework(batch_size: int, steps: int, warmup: int, data_dir: str | None) -> float:
-    """Images per second of `python -m vae_exp.train`'s training path (the default config)."""
+def run_framework(
+    batch_size: int, steps: int, warmup: int, data_dir: str | None, extra: tuple[str, ...] = ()
+) -> float:
+    """Images per second of `python -m vae_exp.train`'s training path.
+
+    The default config, plus the overrides in `extra` (for finding where time goes).
+    """
     from hydra import compose, initialize_config_dir
 
     from vae_exp.paths import CONFIG_DIR
@@ -98,8 +103,8 @@ def run_framework(batch_size: int, steps: int, warmup: int, data_dir: str | None
         overrides = [
             f"paths.run_dir={scratch}/run",
             f"data.batch_size={batch_size}",
-            "trainer.max_epochs=1",
-            f"trainer.limit_train_batches={warmup + steps}",
+            "trainer.max_epochs=1000",
+            f"+trainer.max_steps={warmup + steps}",
             "trainer.limit_val_batches=0",
             "trainer.accelerator=cpu",
             "+callbacks.step_timer._target_=throughput.StepTimer",
@@ -109,6 +114,7 @@ def run_framework(batch_size: int, steps: int, warmup: int, data_dir: str | None
         ]
         if data_dir:
             overrides.append(f"data.data_dir={data_dir}")
+        overrides += extra
         with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
             cfg = compose(config_name="train", overrides=overrides)
         train(cfg)

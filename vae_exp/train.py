@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp import run_record
@@ -67,6 +68,8 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
     model = instantiate(cfg.model)
     callbacks = instantiate_all(cfg.get("callbacks"))
+    if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it may not show
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
     resuming = bool(cfg.get("resume"))
     run_dir = run_record.prepare_run_dir(cfg.paths.run_dir, resuming=resuming)
