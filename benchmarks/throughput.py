@@ -155,8 +155,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64, 256])
-    parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=30, help="untimed steps first")
+    parser.add_argument("--steps", type=int, default=150, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=15, help="untimed steps first")
     parser.add_argument("--repeats", type=int, default=2, help="measurements of each way (median)")
     parser.add_argument("--data-dir", default=os.environ.get("VAE_EXP_DATA_DIR"))
     parser.add_argument("--one", choices=["plain", "framework"], help=argparse.SUPPRESS)
