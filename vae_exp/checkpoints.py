@@ -21,7 +21,6 @@ from vae_exp.run_record import CONFIG_FILE, read_results
 
 CHECKPOINT_DIR = "checkpoints"
 LAST = "last.ckpt"
-INTERRUPTED = "interrupted.ckpt"
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
 
 
