@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from vae_exp.models.losses import kl_per_dimension, kl_term, reconstruction_term, vae_loss
+from vae_exp.models.losses import (
+    batch_mean,
+    kl_per_dimension,
+    kl_term,
+    per_image_terms,
+    reconstruction_term,
+)
 from vae_exp.models.reparameterization import posterior_log_var, sample
 
 
@@ -59,10 +65,10 @@ def test_kl_term_is_the_reference_formula_and_2_over_d_times_kl():
 
 
 @pytest.mark.parametrize("kl_weight", [0.0, 5e-4, 1.0])
-def test_vae_loss_combines_the_terms(kl_weight):
+def test_loss_combines_the_terms(kl_weight):
     logits, x, mean, log_var = _tensors()
     posterior = 2 * log_var  # as under the "blog" sampler
-    terms = vae_loss(logits, x, mean, log_var, posterior, kl_weight)
+    terms = batch_mean(per_image_terms(logits, x, mean, log_var, posterior, kl_weight))
 
     recon = [
         sum(_bce(a, b) for a, b in zip(xs, ls, strict=True)) / 4

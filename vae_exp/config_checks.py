@@ -33,6 +33,12 @@ def check_train_config(cfg: DictConfig) -> None:
     _check_finite_real("optimizer.lr", cfg.optimizer.lr, minimum=0.0, strict=True)
 
 
+def check_optimized_metric(name: str | None, logged: set[str]) -> None:
+    """Refuse a metric name that runs do not log: a sweeper could not optimise it."""
+    if name is not None and name not in logged:
+        raise ConfigError("optimized_metric", name, f"a logged metric: {', '.join(sorted(logged))}")
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 

@@ -6,6 +6,10 @@ message alone must tell the user what to change.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+
 
 class UserError(Exception):
     """A problem with the user's settings or files, not a bug in vae-exp."""
@@ -23,3 +27,13 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """The data set cannot be found, fetched or read."""
+
+
+@contextlib.contextmanager
+def exit_on_user_error() -> Iterator[None]:
+    """In a command-line tool: print a UserError as one line on stderr and exit with 2."""
+    try:
+        yield
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from omegaconf import DictConfig
 
 from vae_exp.checkpoints import load_vae, resolve_run, run_config
 from vae_exp.data import MNISTDigitsDataModule
-from vae_exp.errors import ConfigError, UserError
+from vae_exp.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.latent_stats import active_units, mean_kl_per_dimension
 from vae_exp.likelihood import importance_sampled_log_likelihood
 from vae_exp.models import VAE
@@ -154,11 +153,8 @@ def format_table(result: dict[str, Any]) -> str:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         result = evaluate(cfg)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     path = fresh_file(Path(cfg.out) if cfg.out else Path(result["run"]) / "evaluation.json")
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(format_table(result))

@@ -9,7 +9,6 @@ and their paths printed. Files are never overwritten: a name in use gets -2, -3.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from omegaconf import DictConfig, ListConfig
 
 from vae_exp.callbacks.base import save_picture
 from vae_exp.checkpoints import load_vae, resolve_run
-from vae_exp.errors import ConfigError, UserError
+from vae_exp.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.figures import latent_grid_figure, tile_grid
 from vae_exp.latent import check_dims, grid_vectors, traversal_vectors, value_range
 from vae_exp.paths import fresh_file
@@ -117,11 +116,8 @@ def _save(picture, path: Path) -> Path:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explore")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         paths = explore(cfg)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     for path in paths:
         print(path)
 

@@ -27,11 +27,10 @@ from pytorch_lightning.utilities import rank_zero_only
 from vae_exp import run_record
 from vae_exp.builders import instantiate_all
 from vae_exp.checkpoints import load_checkpoint
-from vae_exp.config_checks import check_train_config
+from vae_exp.config_checks import check_optimized_metric, check_train_config
 from vae_exp.errors import UserError
 from vae_exp.resolvers import register_resolvers
 from vae_exp.resume import resume_checkpoint, resumed_config
-from vae_exp.sweeps.hydra_callback import check_optimized_metric
 
 register_resolvers()
 log = logging.getLogger(__name__)

@@ -82,18 +82,6 @@ def per_image_terms(
     return LossTerms(loss=recon + kl_weight * kl, recon=recon, kl=kl, neg_elbo=neg_elbo)
 
 
-def vae_loss(
-    logits: torch.Tensor,
-    x: torch.Tensor,
-    z_mean: torch.Tensor,
-    z_log_var: torch.Tensor,
-    posterior_log_var: torch.Tensor,
-    kl_weight: float,
-) -> LossTerms:
-    """The batch means of `per_image_terms`: what training minimises and logs."""
-    return batch_mean(per_image_terms(logits, x, z_mean, z_log_var, posterior_log_var, kl_weight))
-
-
 def batch_mean(terms: LossTerms) -> LossTerms:
     """Per-image terms averaged over the batch."""
     return LossTerms(**{f.name: getattr(terms, f.name).mean() for f in fields(terms)})

@@ -10,6 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from vae_exp.callbacks.latent_stats import LatentStats
+from vae_exp.config_checks import check_optimized_metric
 from vae_exp.errors import ConfigError
 from vae_exp.models import VAE
 from vae_exp.sweeps.report import report
@@ -20,11 +21,6 @@ log = logging.getLogger(__name__)
 def expected_metric_names(latent_dim: int) -> set[str]:
     """The metrics a default run logs (checked exactly again in each job)."""
     return VAE.metric_names() | LatentStats.metric_names(latent_dim)
-
-
-def check_optimized_metric(name: str | None, known: set[str]) -> None:
-    if name is not None and name not in known:
-        raise ConfigError("optimized_metric", name, f"a logged metric: {', '.join(sorted(known))}")
 
 
 class SweepReport(Callback):
