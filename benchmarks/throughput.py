@@ -33,12 +33,16 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR_ENV = "VAE_EXP_DATA_DIR"
 
 
 def _reference_data(data_dir: str | None):
     from vae_exp.data import MNISTDigitsDataModule
+    from vae_exp.runs.locations import default_data_dir
 
-    datamodule = MNISTDigitsDataModule(digits=(1, 8), data_dir=data_dir or "data", source="auto")
+    datamodule = MNISTDigitsDataModule(
+        digits=(1, 8), data_dir=data_dir or os.environ.get(DATA_DIR_ENV) or default_data_dir()
+    )
     datamodule.setup()
     return datamodule
 
@@ -48,13 +52,12 @@ def run_plain(batch_size: int, steps: int, warmup: int, data_dir: str | None) ->
     import torch
 
     from vae_exp.models import VAE
-    from vae_exp.models.vae import reference_optimizer
 
     torch.manual_seed(0)
     images = _reference_data(data_dir).train_set.tensors[0]
     model = VAE()
     model.train()
-    optimizer = reference_optimizer(model.parameters())
+    optimizer = model.configure_optimizers()  # the reference RMSprop
     order = torch.randperm(len(images))
     started = None
     for step in range(warmup + steps):
@@ -89,14 +92,12 @@ class StepTimer(pl.Callback):
 def run_framework(
     batch_size: int, steps: int, warmup: int, data_dir: str | None, extra: tuple[str, ...] = ()
 ) -> float:
-    """Images per second of `python -m vae_exp.train`'s training path.
+    """Images per second of `vae-exp-train`'s training path.
 
     The default config, plus the overrides in `extra` (for finding where time goes).
     """
-    from hydra import compose, initialize_config_dir
-
-    from vae_exp.paths import CONFIG_DIR
-    from vae_exp.train import train
+    import vae_exp
+    from vae_exp.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
         result_file = Path(scratch) / "timing.json"
@@ -115,9 +116,7 @@ def run_framework(
         if data_dir:
             overrides.append(f"data.data_dir={data_dir}")
         overrides += extra
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-            cfg = compose(config_name="train", overrides=overrides)
-        train(cfg)
+        train(vae_exp.compose(overrides))
         elapsed = json.loads(result_file.read_text())["elapsed"]
     return steps * batch_size / elapsed
 

@@ -5,30 +5,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
+import vae_exp
+import vae_exp.conf
 from vae_exp.data.mnist_files import raw_files_present, raw_folder
-from vae_exp.paths import (
-    CONFIG_DIR,
-    DATA_DIR_ENV,
-    OUTPUT_DIR_ENV,
-    PROJECT_ROOT,
-    claim_fresh_dir,
-)
-from vae_exp.resolvers import register_resolvers
+from vae_exp.runs.locations import DATA_DIR_ENV, OUTPUT_DIR_ENV, claim_fresh_dir
+from vae_exp.runs.resolvers import register_resolvers
 
 register_resolvers()
 
+# The packaged configs, and the checkout holding the tests (the data may lie beside it).
+CONFIG_DIR = Path(vae_exp.conf.__file__).parent
+CHECKOUT = Path(__file__).resolve().parents[1]
+
 
 def _shared_data_dir() -> Path | None:
-    for candidate in (os.environ.get(DATA_DIR_ENV), PROJECT_ROOT.parent / "shared" / "data"):
+    for candidate in (os.environ.get(DATA_DIR_ENV), CHECKOUT.parent / "shared" / "data"):
         if candidate and raw_files_present(candidate):
             return Path(candidate)
     return None
@@ -71,18 +69,13 @@ def small_mnist_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def compose_train(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
-    """Compose the training config with overrides, its run folder inside tmp_path."""
+def compose_train(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Compose the training config with overrides (the public API), its run folder in tmp_path."""
 
     def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-            return compose(
-                config_name="train",
-                overrides=[f"paths.run_dir={claim_fresh_dir(str(tmp_path / 'run'))}", *overrides],
-            )
+        return vae_exp.compose([f"paths.run_dir={claim_fresh_dir(tmp_path / 'run')}", *overrides])
 
-    yield _compose
-    GlobalHydra.instance().clear()
+    return _compose
 
 
 TINY_RUN = (

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from vae_exp.checkpoints import load_checkpoint, load_vae, resolve_run
-from vae_exp.errors import UserError
-from vae_exp.paths import CONFIG_DIR
-from vae_exp.train import train
+from vae_exp.runs.checkpoints import load_checkpoint, load_vae, resolve_run
+from vae_exp.runs.errors import UserError
+from vae_exp.training import train
 
 from conftest import TINY_RUN, write_small_mnist
 
@@ -26,7 +25,7 @@ from conftest import TINY_RUN, write_small_mnist
 def run_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("trained")
     data_dir = write_small_mnist(root / "data")
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+    with initialize_config_module(version_base="1.3", config_module="vae_exp.conf"):
         cfg = compose(
             config_name="train",
             overrides=[f"paths.run_dir={root / 'run'}", f"data.data_dir={data_dir}", *TINY_RUN],

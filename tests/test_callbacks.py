@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from vae_exp.paths import CONFIG_DIR
-from vae_exp.train import train
+from vae_exp.training import train
 
 from conftest import TINY_RUN, write_small_mnist
 
@@ -27,7 +26,7 @@ def trained_run(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("callbacks")
     data_dir = write_small_mnist(root / "data")
     run_dir = root / "run"
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+    with initialize_config_module(version_base="1.3", config_module="vae_exp.conf"):
         cfg = compose(
             config_name="train",
             overrides=[

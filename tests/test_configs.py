@@ -9,10 +9,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from vae_exp.builders import instantiate_all
-from vae_exp.config_checks import check_train_config
-from vae_exp.errors import ConfigError
-from vae_exp.paths import CONFIG_DIR, PROJECT_ROOT
+from vae_exp.runs.checks import check_train_config
+from vae_exp.runs.errors import ConfigError
+from vae_exp.training import instantiate_all
+
+from conftest import CONFIG_DIR
 
 GROUP_OPTIONS = sorted(
     (path.parent.name, path.stem)
@@ -76,10 +77,11 @@ def test_top_level_settings_reach_the_groups(compose_train):
 def test_paths_do_not_depend_on_the_working_directory(compose_train, tmp_path, monkeypatch):
     monkeypatch.delenv("VAE_EXP_OUTPUT_DIR", raising=False)
     monkeypatch.delenv("VAE_EXP_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     cfg = compose_train()
-    assert cfg.paths.output_root == str(PROJECT_ROOT / "outputs")
-    assert cfg.paths.data_dir == str(PROJECT_ROOT / "data")
+    assert cfg.paths.output_root == str(tmp_path / "outputs")
+    assert cfg.paths.data_dir == str(tmp_path / "cache" / "vae-exp" / "data")
     monkeypatch.setenv("VAE_EXP_DATA_DIR", str(tmp_path / "elsewhere"))
     assert compose_train().data.data_dir == str(tmp_path / "elsewhere")
 

@@ -6,9 +6,9 @@ import json
 
 import torch
 
-from vae_exp.checkpoints import load_vae
 from vae_exp.data import MNISTDigitsDataModule
 from vae_exp.models.losses import kl_term
+from vae_exp.runs.checkpoints import load_vae
 
 from conftest import TINY_RUN
 

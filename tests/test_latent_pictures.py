@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vae_exp.figures import GAP_VALUE, latent_grid_figure, reconstruction_grid, tile_grid
-from vae_exp.latent import grid_vectors, traversal_rows, traversal_vectors, value_range
-from vae_exp.latent_stats import active_units, mean_kl_per_dimension, principal_components
+from vae_exp.analysis.figures import GAP_VALUE, latent_grid_figure, reconstruction_grid, tile_grid
+from vae_exp.analysis.latent_vectors import (
+    grid_vectors,
+    traversal_rows,
+    traversal_vectors,
+    value_range,
+)
+from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension, principal_components
 
 
 def test_traversal_changes_only_the_traversed_coordinate():

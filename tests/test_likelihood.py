@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from vae_exp.likelihood import importance_sampled_log_likelihood, log_normal
+from vae_exp.analysis.likelihood import importance_sampled_log_likelihood, log_normal
 from vae_exp.models import VAE
 
 W, SIGMA = 2.0, 0.5  # p(z) = N(0, 1), p(x | z) = N(W z, SIGMA^2), so p(x) = N(0, W^2 + SIGMA^2)

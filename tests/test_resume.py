@@ -78,7 +78,7 @@ def _interrupt_after_first_epoch(outputs: Path, signum: int) -> tuple[Path, str]
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, uninterrupted, signum):
     run_dir, output = _interrupt_after_first_epoch(tmp_path, signum)
-    assert f"Resume with: python -m vae_exp.train resume={run_dir}" in output
+    assert f"Resume with: vae-exp-train resume={run_dir}" in output
     assert (run_dir / "checkpoints" / "interrupted.ckpt").is_file()
     assert _results(run_dir)["status"] == "interrupted"
 

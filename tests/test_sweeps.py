@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from vae_exp.paths import CONFIG_DIR
 from vae_exp.sweeps.jobs import parse_overrides
 from vae_exp.sweeps.summary import summarize
-from vae_exp.train import train
+from vae_exp.training import train
 
-from conftest import TINY_RUN
+from conftest import CONFIG_DIR, TINY_RUN
 
 
 def _sweep(run_cli, data_dir: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:
@@ -185,7 +184,7 @@ def test_blog_preset_is_the_reference_with_its_sampler(compose_train):
     ],
 )
 def test_launcher_and_search_configs_compose(overrides):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+    with initialize_config_module(version_base="1.3", config_module="vae_exp.conf"):
         cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
     GlobalHydra.instance().clear()
     target = (

@@ -14,10 +14,11 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
+from vae_exp.runs.layout import FIGURES_DIR
+
 log = logging.getLogger(__name__)
 
 Picture = torch.Tensor | Figure
-FIGURES_DIR = "figures"
 
 
 def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:

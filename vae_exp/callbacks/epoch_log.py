@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import pytorch_lightning as pl
 
+from vae_exp.models.metrics import TRAIN_LOSS, VAL_LOSS, VAL_NEG_ELBO
+
 log = logging.getLogger(__name__)
 
 
@@ -18,7 +20,7 @@ class EpochLog(pl.Callback):
         metrics: names of logged metrics to report, in this order.
     """
 
-    def __init__(self, metrics: Sequence[str] = ("train/loss", "val/loss", "val/neg_elbo")):
+    def __init__(self, metrics: Sequence[str] = (TRAIN_LOSS, VAL_LOSS, VAL_NEG_ELBO)):
         self.metrics = tuple(metrics)
         self._epoch_started = time.perf_counter()
         self._pending: tuple[int, float] | None = None

@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 from torch.utils.tensorboard.summary import hparams
 
 from vae_exp.callbacks.base import tensorboard_writer
+from vae_exp.models.metrics import SUMMARY_METRICS
 
 
 def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
@@ -45,9 +46,7 @@ class HyperparameterSummary(pl.Callback):
         metrics: scalar tags shown in the HPARAMS tab.
     """
 
-    def __init__(
-        self, metrics: Sequence[str] = ("val/loss", "val/neg_elbo", "val/active_units")
-    ) -> None:
+    def __init__(self, metrics: Sequence[str] = SUMMARY_METRICS) -> None:
         self.metrics = tuple(metrics)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from vae_exp.runs.layout import CHECKPOINT_DIR, INTERRUPTED_CHECKPOINT
+
 log = logging.getLogger(__name__)
 
 
@@ -20,7 +22,7 @@ class InterruptCheckpoint(pl.Callback):
     interruption, for `vae_exp.explore` or `vae_exp.evaluate`.
     """
 
-    def __init__(self, filename: str = "interrupted.ckpt") -> None:
+    def __init__(self, filename: str = INTERRUPTED_CHECKPOINT) -> None:
         self.filename = filename
 
     def on_exception(
@@ -29,12 +31,12 @@ class InterruptCheckpoint(pl.Callback):
         if not isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
             return
         run_dir = Path(trainer.default_root_dir)
-        path = run_dir / "checkpoints" / self.filename
+        path = run_dir / CHECKPOINT_DIR / self.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:
             log.warning(
-                "Interrupted in epoch %d: saved %s\nResume with: python -m vae_exp.train resume=%s",
+                "Interrupted in epoch %d: saved %s\nResume with: vae-exp-train resume=%s",
                 trainer.current_epoch + 1,
                 path,
                 run_dir,

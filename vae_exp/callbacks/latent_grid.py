@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.figures import latent_grid_figure, tile_grid
+from vae_exp.analysis.latent_vectors import grid_vectors, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture
-from vae_exp.figures import latent_grid_figure, tile_grid
-from vae_exp.latent import grid_vectors, value_range
 
 log = logging.getLogger(__name__)
 

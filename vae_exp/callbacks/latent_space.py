@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.figures import latent_scatter_figure
+from vae_exp.analysis.latent_vectors import check_dims
+from vae_exp.analysis.statistics import principal_components
 from vae_exp.callbacks.base import (
     FigureCallback,
     Picture,
@@ -12,9 +15,6 @@ from vae_exp.callbacks.base import (
     tensorboard_writer,
     validation_loader,
 )
-from vae_exp.figures import latent_scatter_figure
-from vae_exp.latent import check_dims
-from vae_exp.latent_stats import principal_components
 
 
 class LatentSpace(FigureCallback):

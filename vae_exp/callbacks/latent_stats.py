@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.statistics import ACTIVE_UNIT_THRESHOLD, active_units, mean_kl_per_dimension
 from vae_exp.callbacks.base import ValidationLatents
-from vae_exp.latent_stats import ACTIVE_UNIT_THRESHOLD, active_units, mean_kl_per_dimension
+from vae_exp.models.metrics import ACTIVE_UNITS, kl_dim_name, latent_stat_names
 
 
 class LatentStats(pl.Callback):
@@ -29,7 +30,7 @@ class LatentStats(pl.Callback):
     @staticmethod
     def metric_names(latent_dim: int) -> set[str]:
         """The metrics this callback logs for a latent space of `latent_dim` dimensions."""
-        return {f"val/kl_dim/{d}" for d in range(latent_dim)} | {"val/active_units"}
+        return latent_stat_names(latent_dim)
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.latents.reset()
@@ -47,6 +48,6 @@ class LatentStats(pl.Callback):
             return
         z_mean, log_var, _ = self.latents.tensors()
         for dim, kl in enumerate(mean_kl_per_dimension(z_mean, log_var).tolist()):
-            pl_module.log(f"val/kl_dim/{dim}", kl, sync_dist=True)
+            pl_module.log(kl_dim_name(dim), kl, sync_dist=True)
         units = torch.tensor(float(active_units(z_mean, self.threshold)))
-        pl_module.log("val/active_units", units, sync_dist=True)
+        pl_module.log(ACTIVE_UNITS, units, sync_dist=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.figures import tile_grid
+from vae_exp.analysis.latent_vectors import traversal_rows, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_image
-from vae_exp.figures import tile_grid
-from vae_exp.latent import traversal_rows, value_range
 
 
 class LatentTraversal(FigureCallback):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.figures import tile_grid
 from vae_exp.callbacks.base import FigureCallback, Picture
-from vae_exp.figures import tile_grid
 
 
 class PriorSamples(FigureCallback):

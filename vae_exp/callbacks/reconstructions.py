@@ -7,8 +7,8 @@ import math
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.analysis.figures import reconstruction_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_examples
-from vae_exp.figures import reconstruction_grid
 
 
 class Reconstructions(FigureCallback):

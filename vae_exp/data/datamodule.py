@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # The packaged sample has no test split; with val_split=0 this share of it validates.
 SAMPLE_VAL_FRACTION = 0.2
+SPLITS = ("train", "val", "test")
 
 
 def select_digits(
@@ -108,16 +109,18 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
             )
             self.train_set, self.val_set = hold_out(train, SAMPLE_VAL_FRACTION, self.seed)
 
+    def split(self, name: str) -> TensorDataset | None:
+        """The images of split `name` (train, val, test); None for a test split the data lack."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        self.setup()
+        return {"train": self.train_set, "val": self.val_set, "test": self.test_set}[name]
+
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        if self.test_set is None:
-            raise RuntimeError(f"the {self.source_used} MNIST set has no test split")
-        return self._loader(self.test_set, shuffle=False)
 
     def _loader(self, dataset: TensorDataset | None, shuffle: bool) -> DataLoader:
         if dataset is None:

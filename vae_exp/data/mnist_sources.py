@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from vae_exp.data.mnist_files import check_raw_files, raw_files_present, raw_folder
-from vae_exp.errors import DataError
+from vae_exp.runs.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -2,61 +2,84 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 
 from vae_exp.models import reparameterization as reparam
+from vae_exp.models.components import OptimizerFactory, build_module, optimizer_factory, plain
 from vae_exp.models.losses import LossTerms, batch_mean, per_image_terms, pixel_bce
-from vae_exp.models.networks import ConvDecoder, ConvEncoder
+from vae_exp.models.metrics import (
+    TERMS,
+    TRAIN_LOSS,
+    TRAIN_LOSS_STEP,
+    metric_name,
+    model_metric_names,
+)
 
-_TERMS = ("loss", "recon", "kl", "neg_elbo")
-OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+# RMSprop with Keras's defaults, the reference experiment's optimizer.
+REFERENCE_OPTIMIZER = {"_target_": "torch.optim.RMSprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-7}
 
 
-def reference_optimizer(params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """RMSprop with Keras's defaults, the reference experiment's optimizer."""
-    return torch.optim.RMSprop(params, lr=1e-3, alpha=0.9, eps=1e-7)
+def reference_network(latent_dim: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The configs of the reference convolutional encoder and decoder."""
+    return tuple(
+        {"_target_": f"vae_exp.models.networks.{name}", "latent_dim": latent_dim}
+        for name in ("ConvEncoder", "ConvDecoder")
+    )
 
 
 class VAE(pl.LightningModule):
-    """Convolutional VAE trained on the reference experiment's loss.
+    """A VAE trained on the reference experiment's loss, by default with the reference network.
 
     Args:
+        encoder: config of the encoder (`_target_` naming an `nn.Module` that maps
+            images to the posterior's mean and log-variance, and its arguments);
+            None: the reference convolutional encoder.
+        decoder: config of the decoder (maps latent vectors to pixel logits);
+            None: the reference convolutional decoder.
         latent_dim: size of the latent space.
         kl_weight: coefficient of the KL term (see `vae_exp.models.losses`).
         reparameterization: `standard` or `blog` (see `vae_exp.models.reparameterization`).
-        optimizer: builds the optimizer from the parameters, e.g.
-            `functools.partial(torch.optim.Adam, lr=1e-3)`; default RMSprop as Keras.
+        optimizer: config of the optimizer (`_target_` naming a `torch.optim`
+            class, and its arguments) or a function of the parameters that builds
+            one; None: RMSprop with Keras's defaults.
         channels_last: keep convolution weights and images in channels-last memory
             order, which makes the convolutions faster on CPUs (about 10% here) and
             tensor-core GPUs; the results are the same up to float rounding.
 
     Example:
-        >>> vae = VAE(latent_dim=2)
+        >>> vae = VAE(latent_dim=2, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3})
         >>> vae.decode(torch.zeros(1, 2)).shape
         torch.Size([1, 1, 28, 28])
     """
 
     def __init__(
         self,
+        encoder: Mapping[str, Any] | None = None,
+        decoder: Mapping[str, Any] | None = None,
         latent_dim: int = 4,
         kl_weight: float = 5e-4,
         reparameterization: str = "standard",
-        optimizer: OptimizerFactory | None = None,
+        optimizer: Mapping[str, Any] | OptimizerFactory | None = None,
         channels_last: bool = True,
     ) -> None:
         super().__init__()
         reparam.check_reparameterization(reparameterization)
-        self.save_hyperparameters(ignore=["optimizer"], logger=False)
+        default_encoder, default_decoder = reference_network(latent_dim)
+        # Plain data, so that checkpoints hold the parts' configs and load with weights_only.
+        encoder, decoder = plain(encoder or default_encoder), plain(decoder or default_decoder)
+        optimizer = plain(optimizer or REFERENCE_OPTIMIZER)
+        ignored = [] if isinstance(optimizer, dict) else ["optimizer"]
+        self.save_hyperparameters(ignore=ignored, logger=False)
         self.latent_dim = latent_dim
         self.kl_weight = kl_weight
         self.reparameterization = reparameterization
-        self.optimizer_factory = optimizer or reference_optimizer
-        self.encoder = ConvEncoder(latent_dim)
-        self.decoder = ConvDecoder(latent_dim)
+        self.optimizer_factory = optimizer_factory(optimizer)
+        self.encoder = build_module(encoder, "encoder")
+        self.decoder = build_module(decoder, "decoder")
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
 
@@ -104,17 +127,17 @@ class VAE(pl.LightningModule):
         return -pixel_bce(logits, x.unsqueeze(1).expand_as(logits)).flatten(2).sum(dim=2)
 
     def on_train_epoch_start(self) -> None:
-        self._train_sums = torch.zeros(len(_TERMS) + 1, device=self.device)
+        self._train_sums = torch.zeros(len(TERMS) + 1, device=self.device)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         terms = self.loss_terms(batch[0])
         # Summed here and logged once per epoch: a `self.log` call per term and step costs
         # about a tenth of a small model's training time.
         n = len(batch[0])
-        values = torch.stack([getattr(terms, name).detach() for name in _TERMS])
+        values = torch.stack([getattr(terms, name).detach() for name in TERMS])
         self._train_sums += torch.cat([values * n, values.new_tensor([n])])
         if self.trainer.global_step % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss_step", terms.loss, on_step=True, on_epoch=False, prog_bar=True)
+            self.log(TRAIN_LOSS_STEP, terms.loss, on_step=True, on_epoch=False, prog_bar=True)
         return terms.loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
@@ -123,11 +146,6 @@ class VAE(pl.LightningModule):
         terms = batch_mean(per_image)
         self._log_terms("val", terms, len(batch[0]))
         return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}
-
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        terms = self.loss_terms(batch[0])
-        self._log_terms("test", terms, len(batch[0]))
-        return terms.loss
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # The random state travels with the weights, so that a resumed run draws the
@@ -147,23 +165,25 @@ class VAE(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         means = self._train_sums[:-1] / self._train_sums[-1].clamp(min=1)
-        for name, value in zip(_TERMS, means, strict=True):
-            self.log(f"train/{name}", value, on_step=False, on_epoch=True, sync_dist=True)
+        for name, value in zip(TERMS, means, strict=True):
+            self.log(
+                metric_name("train", name), value, on_step=False, on_epoch=True, sync_dist=True
+            )
         if not torch.isfinite(means[0]):
             raise FloatingPointError(
-                f"train/loss is {means[0].item()} after epoch {self.current_epoch + 1}: training "
-                "diverged; try a lower optimizer.lr or kl_weight"
+                f"{TRAIN_LOSS} is {means[0].item()} after epoch {self.current_epoch + 1}: "
+                "training diverged; try a lower optimizer.lr or kl_weight"
             )
 
     @staticmethod
     def metric_names() -> set[str]:
         """The metrics this module logs, for checking a metric name before training."""
-        return {f"{stage}/{t}" for stage in ("train", "val") for t in _TERMS} | {"train/loss_step"}
+        return model_metric_names()
 
     def _log_terms(self, stage: str, terms: LossTerms, batch_size: int) -> None:
-        for name in _TERMS:
+        for name in TERMS:
             self.log(
-                f"{stage}/{name}",
+                metric_name(stage, name),
                 getattr(terms, name),
                 on_step=False,
                 on_epoch=True,

@@ -9,10 +9,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from vae_exp.callbacks.latent_stats import LatentStats
-from vae_exp.config_checks import check_optimized_metric
-from vae_exp.errors import ConfigError
-from vae_exp.models import VAE
+from vae_exp.models.metrics import latent_stat_names, model_metric_names
+from vae_exp.runs.checks import check_optimized_metric
+from vae_exp.runs.errors import ConfigError
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def expected_metric_names(latent_dim: int) -> set[str]:
     """The metrics a default run logs (checked exactly again in each job)."""
-    return VAE.metric_names() | LatentStats.metric_names(latent_dim)
+    return model_metric_names() | latent_stat_names(latent_dim)
 
 
 class SweepReport(Callback):

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from vae_exp.run_record import RESULTS_FILE
+from vae_exp.runs.layout import RESULTS_FILE
 
 
 @dataclass

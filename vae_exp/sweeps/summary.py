@@ -13,13 +13,13 @@ from typing import Any
 import yaml
 from matplotlib.figure import Figure
 
-from vae_exp.run_record import CONFIG_FILE
+from vae_exp.models.metrics import SUMMARY_METRICS, VAL_LOSS
+from vae_exp.runs.layout import CONFIG_FILE
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings
 
 log = logging.getLogger(__name__)
 
-METRICS = ("val/loss", "val/neg_elbo", "val/active_units")
-PLOT_METRIC = "val/loss"
+PLOT_METRIC = VAL_LOSS
 CSV_FILE = "summary.csv"
 PLOT_FILE = "summary.png"
 
@@ -74,7 +74,7 @@ def _ranked(jobs: list[JobResult], metric: str) -> list[JobResult]:
 def _row(job: JobResult, settings: list[str], rank_metric: str) -> dict[str, Any]:
     row: dict[str, Any] = {"job": job.folder.name}
     row.update({key: job.overrides.get(key) for key in settings})
-    metrics = METRICS if rank_metric in METRICS else (rank_metric, *METRICS)
+    metrics = SUMMARY_METRICS if rank_metric in SUMMARY_METRICS else (rank_metric, *SUMMARY_METRICS)
     row.update({metric: job.metric(metric) for metric in metrics})
     row.update(
         epochs=job.epochs,

@@ -15,12 +15,11 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from vae_exp.errors import UserError
 from vae_exp.models import VAE
-from vae_exp.run_record import CONFIG_FILE, read_results
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
+from vae_exp.runs.record import read_results
 
-CHECKPOINT_DIR = "checkpoints"
-LAST = "last.ckpt"
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
 
 
@@ -43,14 +42,16 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def best_checkpoint(run_dir: Path) -> Path:
     """The run's best checkpoint by val/loss, else its last one."""
     folder = run_dir / CHECKPOINT_DIR
-    results = read_results(run_dir)
-    if results and results.get("best_checkpoint") and Path(results["best_checkpoint"]).is_file():
-        return Path(results["best_checkpoint"])
+    results = read_results(run_dir) or {}
+    recorded = results.get("best_checkpoint")
+    # Recorded relative to the run folder (absolute in runs of older versions).
+    if recorded and (run_dir / recorded).is_file():
+        return run_dir / recorded
     scored = [(float(m.group(1)), p) for p in folder.glob("*.ckpt") if (m := _SCORE.search(p.name))]
     if scored:
         return min(scored)[1]
-    if (folder / LAST).is_file():
-        return folder / LAST
+    if (folder / LAST_CHECKPOINT).is_file():
+        return folder / LAST_CHECKPOINT
     raise UserError(f"run={run_dir} has no checkpoint in {folder}")
 
 
@@ -72,11 +73,15 @@ def run_config(run_dir: Path) -> DictConfig | None:
 
 
 def load_vae(checkpoint: Path) -> VAE:
-    """The VAE of a checkpoint, in eval mode on the CPU."""
+    """The VAE of a checkpoint, in eval mode on the CPU.
+
+    The checkpoint's network and optimizer configs are built only if they name
+    `nn.Module` and `torch.optim` classes (see `vae_exp.models.components`).
+    """
     contents = load_checkpoint(checkpoint)
     try:
         model = VAE(**contents["hyper_parameters"])
         model.load_state_dict(contents["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise UserError(f"{checkpoint} is not a checkpoint of a vae-exp VAE ({error})") from None
     return model.eval()

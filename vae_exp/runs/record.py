@@ -16,10 +16,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
-from vae_exp.errors import UserError
-
-RESULTS_FILE = "results.json"
-CONFIG_FILE = "config.yaml"
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, RESULTS_FILE
 
 
 def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
@@ -27,7 +25,7 @@ def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
     folder = Path(run_dir)
     if resuming or rank_zero_only.rank != 0:  # other DDP processes share rank 0's folder
         return folder
-    if (folder / RESULTS_FILE).exists() or (folder / "checkpoints").exists():
+    if (folder / RESULTS_FILE).exists() or (folder / CHECKPOINT_DIR).exists():
         raise UserError(
             f"paths.run_dir={str(folder)!r} already holds a run; results are never "
             "overwritten, so choose another folder"
@@ -38,18 +36,21 @@ def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
 
 @rank_zero_only
 def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
+    """The resolved config, which resume, explore and evaluate read back."""
     path = Path(run_dir) / CONFIG_FILE
     OmegaConf.save(cfg, path, resolve=True)
     return path
 
 
 def read_results(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's `results.json`, or None before the run has written one."""
     path = Path(run_dir) / RESULTS_FILE
     return json.loads(path.read_text()) if path.is_file() else None
 
 
 @rank_zero_only
 def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
+    """Written by the first process only: DDP's other processes share its folder."""
     path = Path(run_dir) / RESULTS_FILE
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path

@@ -12,9 +12,8 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from vae_exp.checkpoints import CHECKPOINT_DIR, LAST
-from vae_exp.errors import UserError
-from vae_exp.run_record import CONFIG_FILE
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
 
 RESUMABLE_SETTINGS = (
     "trainer.max_epochs",
@@ -61,5 +60,5 @@ def resumed_config(cfg: DictConfig, task_overrides: list[str], run_dir: Path) ->
 
 def resume_checkpoint(run_dir: Path) -> Path | None:
     """The checkpoint of the last completed epoch; None if no epoch was completed."""
-    path = run_dir / CHECKPOINT_DIR / LAST
+    path = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
     return path if path.is_file() else None

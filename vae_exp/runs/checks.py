@@ -13,8 +13,8 @@ from numbers import Integral, Real
 from omegaconf import DictConfig, ListConfig
 
 from vae_exp.data.mnist_sources import SOURCES
-from vae_exp.errors import ConfigError
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
+from vae_exp.runs.errors import ConfigError
 
 
 def check_train_config(cfg: DictConfig) -> None:

@@ -1,0 +1,182 @@
+"""Evaluate a trained run: `vae-exp-evaluate run=<run folder or checkpoint>`.
+
+On the run's digits of the chosen split (by default the test split, or the
+validation split of a data source that has no test split): the reference loss and its terms,
+-ELBO (nats per image), an importance-sampled estimate of -log p(x) with its
+standard error, per-dimension KL, active units, and all of it per digit.
+Prints a table and writes evaluation.json into the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import TensorDataset
+
+from vae_exp.analysis.likelihood import importance_sampled_log_likelihood
+from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension
+from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.data import MNISTDigitsDataModule
+from vae_exp.data.datamodule import SPLITS
+from vae_exp.models import VAE
+from vae_exp.models.metrics import TERMS
+from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
+from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
+from vae_exp.runs.layout import EVALUATION_FILE
+from vae_exp.runs.locations import absolute, fresh_file
+
+log = logging.getLogger(__name__)
+SPLIT_CHOICES = ("auto", *SPLITS)
+PER_IMAGE = (*TERMS, "nll")
+
+
+def choose_split(datamodule: MNISTDigitsDataModule, split: str) -> tuple[str, TensorDataset]:
+    """The split to evaluate and its images; `auto` is the test split where the data have one."""
+    if split == "auto":
+        split = "test" if datamodule.split("test") is not None else "val"
+    dataset = datamodule.split(split)
+    if dataset is None:
+        raise ConfigError(
+            "split", split, f"val or train: the {datamodule.source_used} data set has no test split"
+        )
+    return split, dataset
+
+
+def per_image_figures(
+    model: VAE, x: torch.Tensor, num_samples: int, generator: torch.Generator
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Each image's loss terms and -log p(x) estimate, and its posterior mean and log-variance."""
+    terms, z_mean, log_var = model.per_image_terms(x)
+    log_px = importance_sampled_log_likelihood(
+        x, z_mean, log_var, model.log_likelihood, num_samples, generator=generator
+    )
+    values = {"loss": terms.loss, "recon": terms.recon, "kl": terms.kl, "neg_elbo": terms.neg_elbo}
+    return {**values, "nll": -log_px}, z_mean, log_var
+
+
+def _mean_and_error(values: torch.Tensor) -> dict[str, float]:
+    n = len(values)
+    error = values.std().item() / math.sqrt(n) if n > 1 else math.nan
+    return {"mean": values.mean().item(), "stderr": error}
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate the run of `cfg.run`; return the figures written to evaluation.json."""
+    if cfg.split not in SPLIT_CHOICES:
+        raise ConfigError("split", cfg.split, f"one of {', '.join(SPLIT_CHOICES)}")
+    if not isinstance(cfg.num_samples, int) or cfg.num_samples < 1:
+        raise ConfigError("num_samples", cfg.num_samples, "an integer >= 1")
+    run_dir, checkpoint = resolve_run(cfg.run)
+    saved = run_config(run_dir)
+    if saved is None:
+        raise UserError(f"run={run_dir} has no config.yaml, so its data set is unknown")
+    model = load_vae(checkpoint)
+    data = dict(saved.data)
+    data.pop("_target_", None)
+    if cfg.data_dir:
+        data["data_dir"] = cfg.data_dir
+    datamodule = MNISTDigitsDataModule(**data)
+    split, dataset = choose_split(datamodule, cfg.split)
+
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    columns: dict[str, list[torch.Tensor]] = defaultdict(list)
+    with torch.no_grad():
+        for start in range(0, len(dataset), cfg.batch_size):
+            x, labels = (t[start : start + cfg.batch_size] for t in dataset.tensors)
+            figures, z_mean, log_var = per_image_figures(model, x, cfg.num_samples, generator)
+            for name, values in {
+                **figures,
+                "z_mean": z_mean,
+                "log_var": log_var,
+                "label": labels,
+            }.items():
+                columns[name].append(values)
+    table = {name: torch.cat(values) for name, values in columns.items()}
+    return _summary(cfg, split, run_dir, checkpoint, datamodule, table)
+
+
+def _summary(
+    cfg: DictConfig,
+    split: str,
+    run_dir: Path,
+    checkpoint: Path,
+    datamodule: MNISTDigitsDataModule,
+    table: dict[str, torch.Tensor],
+) -> dict[str, Any]:
+    labels = table["label"]
+    per_digit = {}
+    for digit in sorted(set(labels.tolist())):
+        chosen = labels == digit
+        per_digit[str(digit)] = {
+            "images": int(chosen.sum()),
+            **{name: table[name][chosen].mean().item() for name in PER_IMAGE},
+        }
+    return {
+        "run": str(run_dir),
+        "checkpoint": str(checkpoint),
+        "split": split,
+        "data_source": datamodule.source_used,
+        "images": len(labels),
+        "num_samples": cfg.num_samples,
+        "seed": cfg.seed,
+        **{name: _mean_and_error(table[name]) for name in PER_IMAGE},
+        "kl_per_dimension": mean_kl_per_dimension(table["z_mean"], table["log_var"]).tolist(),
+        "active_units": active_units(table["z_mean"]),
+        "per_digit": per_digit,
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The figures as a small text table."""
+    names = {
+        "loss": "loss (reference)",
+        "recon": "recon",
+        "kl": "kl (reference)",
+        "neg_elbo": "-ELBO (nats)",
+        "nll": f"-log p(x), K={result['num_samples']} (nats)",
+    }
+    lines = [
+        f"{result['split']} split, {result['images']} images ({result['data_source']} data):",
+        f"  {'':34}{'mean':>12}{'std. error':>12}",
+    ]
+    for key, label in names.items():
+        lines.append(f"  {label:34}{result[key]['mean']:12.4f}{result[key]['stderr']:12.4f}")
+    kl = ", ".join(f"{v:.3f}" for v in result["kl_per_dimension"])
+    lines.append(f"  KL per dimension (nats): {kl}")
+    lines.append(f"  active units: {result['active_units']} of {len(result['kl_per_dimension'])}")
+    lines.append(f"  {'digit':8}{'images':>8}{'loss':>10}{'-ELBO':>10}{'-log p(x)':>11}")
+    for digit, row in result["per_digit"].items():
+        lines.append(
+            f"  {digit:8}{row['images']:8d}{row['loss']:10.4f}"
+            f"{row['neg_elbo']:10.2f}{row['nll']:11.2f}"
+        )
+    return "\n".join(lines)
+
+
+def run(cfg: DictConfig) -> None:
+    """Evaluate, print the table and write the JSON file (never over an earlier one)."""
+    with exit_on_user_error():
+        result = evaluate(cfg)
+    out = Path(absolute(cfg.out)) if cfg.out else Path(result["run"]) / EVALUATION_FILE
+    path = fresh_file(out)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(format_table(result))
+    print(f"Written: {path}")
+
+
+_hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="evaluate")(run)
+
+
+def main() -> None:
+    """The `vae-exp-evaluate` command."""
+    prepare_process()
+    _hydra_app()

@@ -1,0 +1,133 @@
+"""Decode latent vectors of a trained run: `vae-exp-explore run=<run> z=[0,1,0,0]`.
+
+Three pictures, each optional: one decoded vector (`z`), a traversal of one
+dimension (`traversal.dim`), a grid over two dimensions (`grid.dims`). They are
+written as PNG files (into the run's `figures/` unless `out=` says otherwise)
+and their paths printed. Files are never overwritten: a name in use gets -2, -3...
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, ListConfig
+
+from vae_exp.analysis.figures import latent_grid_figure, tile_grid
+from vae_exp.analysis.latent_vectors import check_dims, grid_vectors, traversal_vectors, value_range
+from vae_exp.callbacks.base import save_picture
+from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.runs.checkpoints import load_vae, resolve_run
+from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
+from vae_exp.runs.layout import FIGURES_DIR
+from vae_exp.runs.locations import absolute, fresh_file
+
+log = logging.getLogger(__name__)
+_ZOOM = 8  # a single 28-pixel digit is drawn at 224 pixels
+
+
+def latent_vector(
+    setting: str, value: object, latent_dim: int, fill: str | None = None
+) -> torch.Tensor:
+    """A vector of the latent space from a list, or from `fill` (ones, zeros, a number)."""
+    if isinstance(value, (list, tuple, ListConfig)):
+        values = list(value)
+        if len(values) != latent_dim:
+            raise ConfigError(
+                setting,
+                values,
+                f"{latent_dim} numbers: the run's latent space has {latent_dim} dimensions",
+            )
+        return torch.tensor([float(v) for v in values])
+    if value == "ones":
+        return torch.ones(latent_dim)
+    if value == "zeros":
+        return torch.zeros(latent_dim)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and fill == "number":
+        return torch.full((latent_dim,), float(value))
+    allowed = f"a list of {latent_dim} numbers" + (
+        ", ones or zeros" if fill != "number" else " or one number"
+    )
+    raise ConfigError(setting, value, allowed)
+
+
+def _dims(setting: str, dims: Sequence[int], latent_dim: int) -> list[int]:
+    try:
+        check_dims(list(dims), latent_dim)
+    except ValueError as error:
+        raise ConfigError(setting, list(dims), str(error)) from None
+    return [int(d) for d in dims]
+
+
+def _steps(setting: str, steps: int) -> int:
+    if not isinstance(steps, int) or steps < 1:
+        raise ConfigError(setting, steps, "an integer >= 1")
+    return steps
+
+
+def explore(cfg: DictConfig) -> list[Path]:
+    """Draw what `cfg` asks for and return the paths of the PNG files written."""
+    if cfg.z is None and cfg.traversal.dim is None and cfg.grid.dims is None:
+        raise UserError(
+            "nothing to draw: give z=[...] (one vector), traversal.dim=N (a traversal) "
+            "or grid.dims=[i,j] (a grid), e.g. z=[0,1,0,0]"
+        )
+    run_dir, checkpoint = resolve_run(cfg.run)
+    model = load_vae(checkpoint)
+    latent_dim = model.latent_dim
+    out = Path(absolute(cfg.out)) if cfg.out else run_dir / FIGURES_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with torch.no_grad():
+        if cfg.z is not None:
+            z = latent_vector("z", cfg.z, latent_dim, fill="none")
+            image = model.decode(z[None])[0]
+            image = image.repeat_interleave(_ZOOM, dim=-1).repeat_interleave(_ZOOM, dim=-2)
+            name = "z_" + "_".join(f"{v:g}" for v in z.tolist())
+            written.append(_save(image, out / f"{name}.png"))
+        if cfg.traversal.dim is not None:
+            (dim,) = _dims("traversal.dim", [cfg.traversal.dim], latent_dim)
+            base = latent_vector("traversal.base", cfg.traversal.base, latent_dim)
+            steps = _steps("traversal.steps", cfg.traversal.steps)
+            values = value_range(cfg.traversal.low, cfg.traversal.high, steps)
+            images = model.decode(traversal_vectors(base, dim, values))
+            written.append(_save(tile_grid(images, ncol=steps), out / f"traversal_dim{dim}.png"))
+        if cfg.grid.dims is not None:
+            if len(cfg.grid.dims) != 2:
+                raise ConfigError("grid.dims", list(cfg.grid.dims), "two dimensions, e.g. [1,2]")
+            i, j = _dims("grid.dims", cfg.grid.dims, latent_dim)
+            if i == j:
+                raise ConfigError("grid.dims", [i, j], "two different dimensions")
+            base = latent_vector("grid.fixed", cfg.grid.fixed, latent_dim, fill="number")
+            steps = _steps("grid.steps", cfg.grid.steps)
+            values = value_range(cfg.grid.low, cfg.grid.high, steps)
+            grid = tile_grid(model.decode(grid_vectors(base, i, j, values, values)), ncol=steps)
+            figure = latent_grid_figure(grid, values, values, i, j)
+            written.append(_save(figure, out / f"grid_{i}_{j}.png"))
+    return written
+
+
+def _save(picture, path: Path) -> Path:
+    path = fresh_file(path)
+    save_picture(picture, path)
+    return path
+
+
+def run(cfg: DictConfig) -> None:
+    """Draw, and print the path of each PNG file written."""
+    with exit_on_user_error():
+        paths = explore(cfg)
+    for path in paths:
+        print(path)
+
+
+_hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="explore")(run)
+
+
+def main() -> None:
+    """The `vae-exp-explore` command."""
+    prepare_process()
+    _hydra_app()

@@ -1,0 +1,35 @@
+"""What a command sets up for its process when it starts, and nothing does at import.
+
+Warning filters, log filters, the config resolvers and the import path are
+process-wide, so only a command's `main()` (or the Python API, per call)
+changes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+from vae_exp.runs.resolvers import register_resolvers
+
+CONFIG_PATH = "pkg://vae_exp.conf"
+
+
+def _not_about_litlogger(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage()
+
+
+def prepare_process() -> None:
+    """Set up this process for a vae-exp command."""
+    register_resolvers()
+    # The data sit in memory, so DataLoader workers would only add overhead.
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # An internal deprecation inside Lightning itself, nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # Lightning's advertisement for its hosted logger.
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_not_about_litlogger)
+    # A `_target_` may name a class in the user's own module beside them, as with `python -m`.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())

@@ -1,0 +1,117 @@
+"""Train a VAE: `vae-exp-train [overrides]` (or `python -m vae_exp.train`).
+
+With no overrides this is the reference experiment; any public setting can be
+overridden on the command line (see `--help` and the README), and `-m` sweeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
+
+from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
+from vae_exp.runs import record as run_record
+from vae_exp.runs.checkpoints import load_checkpoint
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.locations import tensorboard_logdir
+from vae_exp.runs.resume import resume_checkpoint, resumed_config
+from vae_exp.training import train
+
+log = logging.getLogger(__name__)
+
+
+@rank_zero_only
+def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
+    metrics = record["metrics"]
+    lines = [
+        f"Finished ({record['status']}) after {record['epochs']} epochs "
+        f"in {record['wall_time_s']:.0f} s:",
+        f"  {VAL_LOSS:<13} {metrics.get(VAL_LOSS, math.nan):.4f}",
+        f"  {VAL_NEG_ELBO:<13} {metrics.get(VAL_NEG_ELBO, math.nan):.2f} nats per image",
+        f"  run folder    {run_dir}",
+    ]
+    if record["best_checkpoint"]:
+        lines.append(f"  checkpoint    {Path(run_dir) / record['best_checkpoint']}")
+    lines.append(f"  TensorBoard:  tensorboard --logdir {tensorboard_logdir(run_dir, output_root)}")
+    log.info("\n".join(lines))
+
+
+def _record_failure(run_dir: str, error: BaseException) -> None:
+    """A sweep job that fails leaves its reason in its folder, for the sweep's summary."""
+    message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+    run_record.write_results(run_dir, {"status": "failed", "error": message, "metrics": {}})
+
+
+def _continue_curves(cfg: DictConfig, checkpoint: Path | None) -> DictConfig:
+    """Have TensorBoard drop events logged after the checkpoint, so curves continue cleanly."""
+    if OmegaConf.select(cfg, "logger.tensorboard") is not None:
+        step = load_checkpoint(checkpoint)["global_step"] if checkpoint else 0
+        OmegaConf.update(cfg, "logger.tensorboard.purge_step", step, force_add=True)
+    return cfg
+
+
+def _searching(hydra_cfg: Any) -> bool:
+    """Whether the sweeper searches (Optuna...) rather than running a fixed list of jobs.
+
+    A search sweeper learns of a failed trial from the exception; the basic
+    sweeper would stop at the first one, so its jobs return NaN instead.
+    """
+    return "BasicSweeper" not in str(hydra_cfg.sweeper.get("_target_", "BasicSweeper"))
+
+
+def run(cfg: DictConfig) -> float:
+    """Train; return `optimized_metric` (NaN for a failed sweep job) for Hydra's sweepers."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    try:
+        if cfg.get("resume"):
+            cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), Path(run_dir))
+            checkpoint = resume_checkpoint(Path(run_dir))
+            record = train(_continue_curves(cfg, checkpoint), resume_from=checkpoint)
+        else:
+            record = train(cfg)
+    except UserError as error:
+        log.error("%s", error)
+        if in_sweep:
+            _record_failure(run_dir, error)
+            if _searching(hydra_cfg):
+                raise
+            return math.nan
+        # A refused command leaves nothing behind: no new run folder, no resume record.
+        own_subdir = Path(run_dir) / str(hydra_cfg.output_subdir)
+        if own_subdir.name.startswith("resume-"):
+            shutil.rmtree(own_subdir, ignore_errors=True)
+        run_record.discard_if_unused(run_dir)
+        sys.exit(2)
+    except Exception as error:
+        if not in_sweep:
+            raise
+        log.exception("Job failed")
+        _record_failure(run_dir, error)
+        if _searching(hydra_cfg):
+            raise  # a search sweeper (Optuna) marks the trial failed and goes on
+        # One job's crash must not end a grid sweep; the sweep's report names it.
+        return math.nan
+    _report(record, run_dir, cfg.paths.output_root)
+    return record["metrics"].get(cfg.get("optimized_metric") or VAL_LOSS, math.nan)
+
+
+_hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")(run)
+
+
+def main() -> None:
+    """The `vae-exp-train` command."""
+    prepare_process()
+    _hydra_app()

@@ -1,0 +1,17 @@
+"""The names of what a run folder holds: one place for the trainer, the tools and the records.
+
+A run folder is self-contained: everything below refers to a path relative to
+the folder itself, so a moved or copied run still works.
+"""
+
+from __future__ import annotations
+
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
+FIGURES_DIR = "figures"
+CONFIG_FILE = "config.yaml"
+RESULTS_FILE = "results.json"
+EVALUATION_FILE = "evaluation.json"
+LOG_FILE = "train.log"
+RUNS_DIR = "runs"

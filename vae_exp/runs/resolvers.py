@@ -1,0 +1,63 @@
+"""The `vae_exp.*` resolvers that the configs use.
+
+Registering them is a process-wide change, so nothing registers them at
+import: the commands and the Python API call `register_resolvers()` when
+they start.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from vae_exp.runs import layout
+from vae_exp.runs.locations import absolute, claim_fresh_dir, default_data_dir, new_run_dir
+from vae_exp.sweeps.naming import job_name
+
+CONFIG_PACKAGE = "vae_exp.conf"
+
+
+def run_dir(resume: str | None, output_root: str) -> str:
+    """The folder of a resumed run, or a freshly claimed one under `output_root`."""
+    return str(Path(resume).expanduser().resolve()) if resume else new_run_dir(output_root)
+
+
+def hydra_subdir(resume: str | None, stamp: str) -> str:
+    """Where Hydra saves this command's config: `.hydra`, or a new folder inside it on resume."""
+    if not resume:
+        return ".hydra"
+    folder = Path(resume).expanduser().resolve() / ".hydra" / f"resume-{stamp}"
+    return claim_fresh_dir(folder)
+
+
+def group_choices(group: str, *left_out: str) -> str:
+    """The options of a packaged config group but `left_out`, for `--help`: `adam, adamw, sgd`."""
+    folder = resources.files(CONFIG_PACKAGE).joinpath(*group.split("/"))
+    names = sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return ", ".join(name for name in names if name not in left_out)
+
+
+def layout_name(name: str) -> str:
+    """A name of the run-folder layout, e.g. `${vae_exp.layout:CHECKPOINT_DIR}`."""
+    return getattr(layout, name)
+
+
+def register_resolvers() -> None:
+    """Make the `vae_exp.*` resolvers of the configs available (idempotent)."""
+    for name, resolver in (
+        ("vae_exp.absolute", absolute),
+        ("vae_exp.default_data_dir", default_data_dir),
+        ("vae_exp.job_name", job_name),
+        ("vae_exp.choices", group_choices),
+        ("vae_exp.layout", layout_name),
+    ):
+        OmegaConf.register_new_resolver(name, resolver, replace=True)
+    # Cached, so that every resolution of a folder name gives the one folder claimed.
+    for name, resolver in (
+        ("vae_exp.fresh_dir", claim_fresh_dir),
+        ("vae_exp.run_dir", run_dir),
+        ("vae_exp.hydra_subdir", hydra_subdir),
+    ):
+        OmegaConf.register_new_resolver(name, resolver, use_cache=True, replace=True)
