@@ -72,6 +72,7 @@ def test_explore_draws_the_three_figures(run_dir, tmp_path):
     assert not any(p.name.startswith(".hydra") or p.suffix == ".log" for p in tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_explore_never_overwrites_and_defaults_to_the_run_figures(run_dir, tmp_path):
     first = _tool("explore", f"run={run_dir}", "z=[0,0,0,0]", cwd=tmp_path)
     second = _tool("explore", f"run={run_dir}", "z=[0,0,0,0]", cwd=tmp_path)
@@ -83,12 +84,17 @@ def test_explore_never_overwrites_and_defaults_to_the_run_figures(run_dir, tmp_p
     ("args", "message"),
     [
         (["z=[0,1,0]"], "z=[0, 1, 0] is not allowed: 4 numbers"),
-        (
+        pytest.param(
             ["traversal.dim=4"],
             "traversal.dim=[4] is not allowed: latent dimension(s) [4] out of range",
+            marks=pytest.mark.slow,
         ),
-        (["grid.dims=[1,1]"], "grid.dims=[1, 1] is not allowed: two different dimensions"),
-        ([], "nothing to draw"),
+        pytest.param(
+            ["grid.dims=[1,1]"],
+            "grid.dims=[1, 1] is not allowed: two different dimensions",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param([], "nothing to draw", marks=pytest.mark.slow),
     ],
 )
 def test_explore_errors(run_dir, tmp_path, args, message):
@@ -97,11 +103,13 @@ def test_explore_errors(run_dir, tmp_path, args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_explore_a_folder_without_checkpoints(tmp_path):
     result = _tool("explore", f"run={tmp_path}", "z=[0,1,0,0]", cwd=tmp_path)
     assert result.returncode == 2 and "has no checkpoint" in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_writes_its_figures(run_dir, tmp_path):
     result = _tool("evaluate", f"run={run_dir}", "num_samples=20", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

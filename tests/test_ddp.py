@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from vae_exp.data import MNISTDigitsDataModule
@@ -13,6 +14,7 @@ from vae_exp.runs.checkpoints import load_vae
 from conftest import TINY_RUN
 
 
+@pytest.mark.slow
 def test_ddp_spawn_writes_one_run_with_synchronised_metrics(run_cli, small_mnist_dir, tmp_path):
     overrides = [
         o for o in TINY_RUN if not o.startswith(("trainer.accelerator", "trainer.limit_val"))

@@ -75,6 +75,7 @@ def _interrupt_after_first_epoch(outputs: Path, signum: int) -> tuple[Path, str]
     return next((outputs / "runs").iterdir()), output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, uninterrupted, signum):
     run_dir, output = _interrupt_after_first_epoch(tmp_path, signum)
@@ -94,6 +95,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, uninterrupted, sig
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # curves continue in the run
 
 
+@pytest.mark.slow
 def test_more_epochs_are_allowed_other_changes_refused(tmp_path):
     run_dir, _ = _interrupt_after_first_epoch(tmp_path, signal.SIGTERM)
     refused = _train(tmp_path, f"resume={run_dir}", "kl_weight=1e-3")

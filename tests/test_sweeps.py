@@ -70,6 +70,7 @@ def test_a_failing_job_does_not_stop_the_sweep(run_cli, small_mnist_dir):
     assert list(rows)[-1] == "kl_weight=-1"  # failures after the finished jobs
 
 
+@pytest.mark.slow
 def test_joblib_runs_two_jobs_at_once(run_cli, small_mnist_dir):
     result, sweep_dir = _sweep(
         run_cli,
@@ -83,6 +84,7 @@ def test_joblib_runs_two_jobs_at_once(run_cli, small_mnist_dir):
     assert [r["status"] for r in _rows(sweep_dir)] == ["completed", "completed"]
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_its_trials(run_cli, small_mnist_dir):
     result, sweep_dir = _sweep(
         run_cli, small_mnist_dir, "hparams_search=optuna", "hydra.sweeper.n_trials=3"
@@ -97,6 +99,7 @@ def test_optuna_search_runs_its_trials(run_cli, small_mnist_dir):
     assert elbos == sorted(elbos)  # ranked by the optimised metric
 
 
+@pytest.mark.slow
 def test_misspelt_metric_is_refused_before_any_trial(run_cli, small_mnist_dir, tmp_path):
     result = run_cli(
         "hparams_search=optuna", "optimized_metric=val/neg_elb", data_dir=small_mnist_dir
@@ -107,6 +110,7 @@ def test_misspelt_metric_is_refused_before_any_trial(run_cli, small_mnist_dir, t
     assert not (tmp_path / "outputs" / "multirun").exists()
 
 
+@pytest.mark.slow
 def test_summarize_reads_an_interrupted_sweep(run_cli, small_mnist_dir):
     _, sweep_dir = _sweep(run_cli, small_mnist_dir, "kl_weight=1e-4,1e-3")
     (sweep_dir / "kl_weight=0.001" / "results.json").unlink()  # as if killed mid-run

@@ -8,12 +8,12 @@ vae-exp call an arbitrary function.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
@@ -27,17 +27,18 @@ def plain(config: Any) -> Any:
 
 
 def _checked_class(config: Mapping[str, Any], setting: str, base: type) -> type:
-    target = config.get("_target_")
+    target = str(config.get("_target_"))
+    module, _, name = target.rpartition(".")
     try:
-        cls = get_class(str(target))
-    except (ImportError, ValueError, InstantiationException) as error:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as error:
         raise ValueError(f"{setting}._target_={target!r} cannot be imported: {error}") from None
-    if not issubclass(cls, base):
+    if not (isinstance(found, type) and issubclass(found, base)):
         raise ValueError(
             f"{setting}._target_={target!r} is not allowed: a subclass of "
             f"{base.__module__}.{base.__qualname__}"
         )
-    return cls
+    return found
 
 
 def build_module(config: Mapping[str, Any], setting: str) -> torch.nn.Module:
