@@ -83,7 +83,9 @@ def test_explore_never_overwrites_and_defaults_to_the_run_figures(run_dir, tmp_p
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["z=[0,1,0]"], "z=[0, 1, 0] is not allowed: 4 numbers"),
+        pytest.param(
+            ["z=[0,1,0]"], "z=[0, 1, 0] is not allowed: 4 numbers", marks=pytest.mark.slow
+        ),
         pytest.param(
             ["traversal.dim=4"],
             "traversal.dim=[4] is not allowed: latent dimension(s) [4] out of range",

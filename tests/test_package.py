@@ -89,7 +89,14 @@ def test_help_lists_the_public_settings_and_real_choices(tmp_path):
     assert list(tmp_path.iterdir()) == []  # asking for help writes nothing
 
 
-@pytest.mark.parametrize("tool", ["vae-exp-explore", "vae-exp-evaluate", "vae-exp-summarize"])
+@pytest.mark.parametrize(
+    "tool",
+    [
+        pytest.param("vae-exp-explore", marks=pytest.mark.slow),
+        pytest.param("vae-exp-evaluate", marks=pytest.mark.slow),
+        "vae-exp-summarize",
+    ],
+)
 def test_each_tool_has_its_own_help(tool, tmp_path):
     result = _command(tool, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -175,3 +182,12 @@ def test_user_preset_and_network_from_their_own_folder(small_mnist_dir, tmp_path
     assert type(run.model.encoder).__name__ == "SmallMLPEncoder"
     assert run.config.latent_dim == 2 and list(run.config.digits) == [0, 1, 8]
     assert (run_dir / "figures" / "latent_grid_0_1.png").is_file()
+
+
+def test_tensorboard_hint_names_a_folder_that_holds_the_run(tmp_path):
+    from vae_exp.runs.locations import tensorboard_logdir
+
+    root = tmp_path / "outputs"
+    assert tensorboard_logdir(root / "runs" / "a", root) == str(root)
+    # A run placed elsewhere (hydra.run.dir=...) is shown from its own folder.
+    assert tensorboard_logdir(tmp_path / "elsewhere", root) == str(tmp_path / "elsewhere")

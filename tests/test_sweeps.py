@@ -59,6 +59,7 @@ def test_grid_sweep_gives_readable_folders_and_a_summary(run_cli, small_mnist_di
     assert "| kl_weight=0.0001,latent_dim=2 |" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_failing_job_does_not_stop_the_sweep(run_cli, small_mnist_dir):
     result, sweep_dir = _sweep(run_cli, small_mnist_dir, "kl_weight=1e-4,-1,1e-3")
     assert result.returncode == 1
