@@ -132,7 +132,7 @@ def test_evaluate_rejects_a_bad_split(run_dir, tmp_path):
 
 
 def test_a_run_folder_resolves_to_its_best_checkpoint(run_dir):
-    folder, checkpoint = resolve_run(run_dir)
+    folder, checkpoint, _ = resolve_run(run_dir)
     assert folder == run_dir and checkpoint.name.startswith("epoch=00-val_loss=")
     assert load_vae(checkpoint).latent_dim == 4
 

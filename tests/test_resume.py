@@ -109,5 +109,5 @@ def test_more_epochs_are_allowed_other_changes_refused(tmp_path):
 
 def test_resume_of_a_folder_that_is_no_run(tmp_path):
     result = _train(tmp_path, f"resume={tmp_path / 'missing'}")
-    assert result.returncode == 2 and "is not a vae-exp run folder" in result.stdout
+    assert result.returncode == 2 and "is not a vae-exp run folder" in result.stderr
     assert not (tmp_path / "missing").exists()

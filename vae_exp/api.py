@@ -26,6 +26,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from vae_exp.models import VAE
 from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
+from vae_exp.runs.checks import check_train_config
+from vae_exp.runs.claims import claim_folder, lock_run
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import LOG_FILE
 from vae_exp.runs.locations import absolute, new_run_dir
@@ -93,17 +95,20 @@ def fit(cfg: DictConfig) -> dict[str, Any]:
     register_resolvers()
     if cfg.get("resume"):
         raise UserError("resume= is a command-line setting: run vae-exp-train resume=<run folder>")
+    check_train_config(cfg)  # before any folder is made
     cfg = copy.deepcopy(cfg)
     if OmegaConf.is_missing(cfg.paths, "run_dir"):
         cfg.paths.run_dir = new_run_dir(cfg.paths.output_root)
-    run_dir = Path(cfg.paths.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_folder(cfg.paths.run_dir, "paths.run_dir")
+    lock = lock_run(run_dir)
     try:
         with _logging_to(run_dir / LOG_FILE):
             record = train(cfg)
     except UserError:
         discard_if_unused(run_dir)
         raise
+    finally:
+        lock.close()
     return {**record, "run_dir": str(run_dir)}
 
 
@@ -128,11 +133,11 @@ class Run:
 
 def load_run(path: str | Path) -> Run:
     """The run of a run folder (its best checkpoint) or of one of its checkpoint files."""
-    folder, checkpoint = resolve_run(path)
+    folder, checkpoint, contents = resolve_run(path)
     return Run(
         folder=folder,
         checkpoint=checkpoint,
-        model=load_vae(checkpoint),
+        model=load_vae(checkpoint, contents),
         config=run_config(folder),
         results=read_results(folder),
     )

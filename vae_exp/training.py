@@ -5,6 +5,7 @@ Shared by the `vae-exp-train` command and the Python API (`vae_exp.fit`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -15,8 +16,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ProgressBar
 
+from vae_exp.callbacks.base import FigureCallback
 from vae_exp.runs import record as run_record
 from vae_exp.runs.checks import check_optimized_metric, check_train_config
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.resume import ResumePoint
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +49,15 @@ def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[
     return names
 
 
-def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
+def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, Any]:
     """Train the run that `cfg` describes and return its record (final metrics etc.).
 
-    With `resume_from` (a checkpoint in the run's folder) training continues from
-    it, in the same folder. Raises UserError, before any training, for settings
-    or data that cannot work.
+    With `resume_from` (the run's last checkpoint) training continues from it, in
+    the same folder; a run whose epochs were all done only finishes what its
+    interruption left undone (the final pictures, its record). Raises UserError,
+    before any training, for settings or data that cannot work. Whatever stops
+    training is written into `results.json` (interrupted, failed), never
+    replacing the metrics it held.
     """
     check_train_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -63,7 +70,8 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
     resuming = bool(cfg.get("resume"))
-    run_dir = run_record.prepare_run_dir(cfg.paths.run_dir, resuming=resuming)
+    run_dir = Path(cfg.paths.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     log.info("%s: %s", "Resuming run" if resuming else "Run folder", run_dir)
     loggers = instantiate_all(cfg.get("logger"))
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -71,26 +79,66 @@ def train(cfg: DictConfig, resume_from: Path | None = None) -> dict[str, Any]:
         run_record.write_config(run_dir, cfg)
 
     started = time.perf_counter()
+    checkpoint = resume_from.checkpoint if resume_from else None
+    finishing = resume_from is not None and resume_from.epochs_done >= (cfg.trainer.max_epochs or 0)
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+        if finishing:
+            _finish(trainer, model, datamodule)
     except SystemExit:
         # Lightning exits after Ctrl-C or SIGTERM (InterruptCheckpoint has saved and said how
         # to resume); the record says where the run stopped.
         if not trainer.interrupted:
             raise
-        record = {"status": "interrupted", "epochs": trainer.current_epoch, "metrics": {}}
-        run_record.write_results(run_dir, record)
+        _record(run_dir, trainer, "interrupted")
         raise SystemExit(130) from None
-    record = {
-        "status": "interrupted" if trainer.interrupted else "completed",
-        "epochs": trainer.current_epoch,
-        "wall_time_s": round(time.perf_counter() - started, 2),
-        "data_source": datamodule.source_used,
-        "metrics": {name: float(value) for name, value in trainer.callback_metrics.items()},
-        "best_checkpoint": _best_checkpoint(trainer, run_dir),
-    }
-    run_record.write_results(run_dir, record)
-    return record
+    except BaseException as error:
+        with contextlib.suppress(Exception):  # a full disk may refuse the record too
+            _record(run_dir, trainer, "failed", error=describe_error(error))
+        raise
+    # A finished run's final metrics are those of its last epoch, already recorded.
+    recorded = (run_record.read_results(run_dir) or {}).get("metrics")
+    return _record(
+        run_dir,
+        trainer,
+        "interrupted" if trainer.interrupted else "completed",
+        metrics={} if finishing and recorded else None,
+        wall_time_s=round(time.perf_counter() - started, 2),
+        data_source=datamodule.source_used,
+        best_checkpoint=_best_checkpoint(trainer, run_dir),
+    )
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a record: a user error's message, else the exception's type and message."""
+    return str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+
+
+def _record(
+    run_dir: Path,
+    trainer: pl.Trainer,
+    status: str,
+    metrics: dict[str, float] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Write the run's record; `metrics` None takes the trainer's latest values."""
+    if metrics is None:
+        metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    record = {"status": status, "epochs": trainer.current_epoch, "metrics": metrics, **fields}
+    return run_record.write_results(run_dir, record)
+
+
+def _finish(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Any) -> None:
+    """Draw the end-of-training pictures of a run whose epochs were all done already.
+
+    Lightning skips a finished fit, end-of-training hooks included, so one
+    validation pass collects what the pictures need and the hooks are called here.
+    """
+    log.info("All %d epochs were done: drawing the final pictures", trainer.current_epoch)
+    trainer.validate(model, datamodule=datamodule, verbose=False)
+    for callback in trainer.callbacks:
+        if isinstance(callback, FigureCallback):
+            callback.on_train_end(trainer, model)
 
 
 def _best_checkpoint(trainer: pl.Trainer, run_dir: Path) -> str | None:

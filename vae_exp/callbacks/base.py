@@ -14,6 +14,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
+from vae_exp.runs import atomic
 from vae_exp.runs.layout import FIGURES_DIR
 
 log = logging.getLogger(__name__)
@@ -143,10 +144,12 @@ class FigureCallback(pl.Callback):
 
 
 def save_picture(picture: Picture, path: Path) -> None:
-    if isinstance(picture, Figure):
-        picture.savefig(path, dpi=100)
-    else:
-        save_image(picture, path)
+    """Write a picture as a PNG file, atomically: never half a picture under its name."""
+    with atomic.atomic_open(path, "wb") as handle:
+        if isinstance(picture, Figure):
+            picture.savefig(handle, format="png", dpi=100)
+        else:
+            save_image(picture, handle, format="png")
 
 
 class ValidationLatents:

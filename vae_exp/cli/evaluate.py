@@ -28,6 +28,7 @@ from vae_exp.data import MNISTDigitsDataModule
 from vae_exp.data.datamodule import SPLITS
 from vae_exp.models import VAE
 from vae_exp.models.metrics import TERMS
+from vae_exp.runs import atomic
 from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import EVALUATION_FILE
@@ -74,11 +75,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ConfigError("split", cfg.split, f"one of {', '.join(SPLIT_CHOICES)}")
     if not isinstance(cfg.num_samples, int) or cfg.num_samples < 1:
         raise ConfigError("num_samples", cfg.num_samples, "an integer >= 1")
-    run_dir, checkpoint = resolve_run(cfg.run)
+    run_dir, checkpoint, contents = resolve_run(cfg.run)
     saved = run_config(run_dir)
     if saved is None:
         raise UserError(f"run={run_dir} has no config.yaml, so its data set is unknown")
-    model = load_vae(checkpoint)
+    model = load_vae(checkpoint, contents)
     data = dict(saved.data)
     data.pop("_target_", None)
     if cfg.data_dir:
@@ -122,7 +123,9 @@ def _summary(
         }
     return {
         "run": str(run_dir),
-        "checkpoint": str(checkpoint),
+        "checkpoint": str(
+            checkpoint.relative_to(run_dir) if checkpoint.is_relative_to(run_dir) else checkpoint
+        ),
         "split": split,
         "data_source": datamodule.source_used,
         "images": len(labels),
@@ -167,8 +170,7 @@ def run(cfg: DictConfig) -> None:
     with exit_on_user_error():
         result = evaluate(cfg)
     out = Path(absolute(cfg.out)) if cfg.out else Path(result["run"]) / EVALUATION_FILE
-    path = fresh_file(out)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = atomic.write_text(fresh_file(out), json.dumps(result, indent=2) + "\n")
     print(format_table(result))
     print(f"Written: {path}")
 

@@ -75,8 +75,8 @@ def explore(cfg: DictConfig) -> list[Path]:
             "nothing to draw: give z=[...] (one vector), traversal.dim=N (a traversal) "
             "or grid.dims=[i,j] (a grid), e.g. z=[0,1,0,0]"
         )
-    run_dir, checkpoint = resolve_run(cfg.run)
-    model = load_vae(checkpoint)
+    run_dir, checkpoint, contents = resolve_run(cfg.run)
+    model = load_vae(checkpoint, contents)
     latent_dim = model.latent_dim
     out = Path(absolute(cfg.out)) if cfg.out else run_dir / FIGURES_DIR
     out.mkdir(parents=True, exist_ok=True)

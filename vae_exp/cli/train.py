@@ -22,11 +22,11 @@ from pytorch_lightning.utilities import rank_zero_only
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
 from vae_exp.runs import record as run_record
-from vae_exp.runs.checkpoints import load_checkpoint
 from vae_exp.runs.errors import UserError
+from vae_exp.runs.layout import RESULTS_FILE
 from vae_exp.runs.locations import tensorboard_logdir
-from vae_exp.runs.resume import resume_checkpoint, resumed_config
-from vae_exp.training import train
+from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
+from vae_exp.training import describe_error, train
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,14 @@ def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
 
 
 def _record_failure(run_dir: str, error: BaseException) -> None:
-    """A sweep job that fails leaves its reason in its folder, for the sweep's summary."""
-    message = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-    run_record.write_results(run_dir, {"status": "failed", "error": message, "metrics": {}})
+    """A failed run or sweep job leaves its reason in its record (the summary reads it)."""
+    run_record.write_results(run_dir, {"status": "failed", "error": describe_error(error)})
 
 
-def _continue_curves(cfg: DictConfig, checkpoint: Path | None) -> DictConfig:
+def _continue_curves(cfg: DictConfig, point: ResumePoint | None) -> DictConfig:
     """Have TensorBoard drop events logged after the checkpoint, so curves continue cleanly."""
     if OmegaConf.select(cfg, "logger.tensorboard") is not None:
-        step = load_checkpoint(checkpoint)["global_step"] if checkpoint else 0
+        step = point.global_step if point else 0
         OmegaConf.update(cfg, "logger.tensorboard.purge_step", step, force_add=True)
     return cfg
 
@@ -78,8 +77,8 @@ def run(cfg: DictConfig) -> float:
     try:
         if cfg.get("resume"):
             cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), Path(run_dir))
-            checkpoint = resume_checkpoint(Path(run_dir))
-            record = train(_continue_curves(cfg, checkpoint), resume_from=checkpoint)
+            point = resume_point(Path(run_dir))
+            record = train(_continue_curves(cfg, point), resume_from=point)
         else:
             record = train(cfg)
     except UserError as error:
@@ -89,17 +88,19 @@ def run(cfg: DictConfig) -> float:
             if _searching(hydra_cfg):
                 raise
             return math.nan
-        # A refused command leaves nothing behind: no new run folder, no resume record.
+        # A command refused before training leaves nothing behind: no run folder, no resume
+        # record; a run that failed while training (divergence, a full disk) keeps its record.
         own_subdir = Path(run_dir) / str(hydra_cfg.output_subdir)
-        if own_subdir.name.startswith("resume-"):
+        if own_subdir.name.startswith("resume-") and not (Path(run_dir) / RESULTS_FILE).exists():
             shutil.rmtree(own_subdir, ignore_errors=True)
         run_record.discard_if_unused(run_dir)
         sys.exit(2)
     except Exception as error:
-        if not in_sweep:
-            raise
-        log.exception("Job failed")
+        # The traceback goes to train.log, the reason into results.json.
+        log.exception("%s failed", "Job" if in_sweep else "Training")
         _record_failure(run_dir, error)
+        if not in_sweep:
+            sys.exit(1)
         if _searching(hydra_cfg):
             raise  # a search sweeper (Optuna) marks the trial failed and goes on
         # One job's crash must not end a grid sweep; the sweep's report names it.

@@ -7,6 +7,7 @@ could run code while loading) is refused.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import re
 from pathlib import Path
@@ -20,7 +21,12 @@ from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
 from vae_exp.runs.record import read_results
 
+log = logging.getLogger(__name__)
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
+
+
+class UnreadableCheckpoint(UserError):
+    """A checkpoint file that is truncated or damaged."""
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -36,34 +42,39 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"which could run code while loading ({str(error).splitlines()[0]})"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
-        raise UserError(f"cannot read checkpoint {path}: {error}") from None
+        raise UnreadableCheckpoint(f"cannot read checkpoint {path}: {error}") from None
 
 
-def best_checkpoint(run_dir: Path) -> Path:
-    """The run's best checkpoint by val/loss, else its last one."""
+def checkpoint_candidates(run_dir: Path) -> list[Path]:
+    """The run's checkpoints, best first: the recorded best, the others by val/loss, the last."""
     folder = run_dir / CHECKPOINT_DIR
-    results = read_results(run_dir) or {}
-    recorded = results.get("best_checkpoint")
-    # Recorded relative to the run folder (absolute in runs of older versions).
-    if recorded and (run_dir / recorded).is_file():
-        return run_dir / recorded
+    recorded = (read_results(run_dir) or {}).get("best_checkpoint")
+    # Recorded relative to the run folder (absolute in older runs): the file is in this folder.
+    ordered = [folder / Path(recorded).name] if recorded else []
     scored = [(float(m.group(1)), p) for p in folder.glob("*.ckpt") if (m := _SCORE.search(p.name))]
-    if scored:
-        return min(scored)[1]
-    if (folder / LAST_CHECKPOINT).is_file():
-        return folder / LAST_CHECKPOINT
-    raise UserError(f"run={run_dir} has no checkpoint in {folder}")
+    ordered += [path for _, path in sorted(scored)]
+    ordered.append(folder / LAST_CHECKPOINT)
+    return [path for path in dict.fromkeys(ordered) if path.is_file()]
 
 
-def resolve_run(run: str | Path) -> tuple[Path, Path]:
-    """(run folder, checkpoint) for a run folder or a checkpoint file."""
+def resolve_run(run: str | Path) -> tuple[Path, Path, dict[str, Any]]:
+    """(run folder, checkpoint, its contents) for a run folder or a checkpoint file.
+
+    In a run folder, a checkpoint that cannot be read (cut short by a full disk,
+    say) is skipped with a warning naming it, and the next best is taken.
+    """
     path = Path(run).expanduser().resolve()
     if path.is_file():
         run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
-        return run_dir, path
-    if path.is_dir():
-        return path, best_checkpoint(path)
-    raise UserError(f"run={run} is neither a run folder nor a checkpoint file")
+        return run_dir, path, load_checkpoint(path)
+    if not path.is_dir():
+        raise UserError(f"run={run} is neither a run folder nor a checkpoint file")
+    for candidate in checkpoint_candidates(path):
+        try:
+            return path, candidate, load_checkpoint(candidate)
+        except UnreadableCheckpoint as error:
+            log.warning("Skipping a checkpoint: %s", error)
+    raise UserError(f"run={run} has no readable checkpoint in {path / CHECKPOINT_DIR}")
 
 
 def run_config(run_dir: Path) -> DictConfig | None:
@@ -72,13 +83,13 @@ def run_config(run_dir: Path) -> DictConfig | None:
     return OmegaConf.load(path) if path.is_file() else None
 
 
-def load_vae(checkpoint: Path) -> VAE:
-    """The VAE of a checkpoint, in eval mode on the CPU.
+def load_vae(checkpoint: Path, contents: dict[str, Any] | None = None) -> VAE:
+    """The VAE of a checkpoint (whose `contents` may be loaded already), in eval mode on the CPU.
 
     The checkpoint's network and optimizer configs are built only if they name
     `nn.Module` and `torch.optim` classes (see `vae_exp.models.components`).
     """
-    contents = load_checkpoint(checkpoint)
+    contents = contents if contents is not None else load_checkpoint(checkpoint)
     try:
         model = VAE(**contents["hyper_parameters"])
         model.load_state_dict(contents["state_dict"])

@@ -3,7 +3,8 @@
 `config.yaml` is the fully resolved config (Hydra's `.hydra/config.yaml` keeps
 interpolations that only resolve inside a Hydra app), and `results.json` holds
 the final metrics, so that scripts and later tools need no TensorBoard reader.
-Only the first process of a multi-process (DDP) run writes them.
+Both are written atomically (see `vae_exp.runs.atomic`), and only by the first
+process of a multi-process (DDP) run.
 """
 
 from __future__ import annotations
@@ -16,30 +17,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
-from vae_exp.runs.errors import UserError
-from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, RESULTS_FILE
-
-
-def prepare_run_dir(run_dir: str | Path, resuming: bool = False) -> Path:
-    """Create the run folder, refusing one that already holds a run unless resuming it."""
-    folder = Path(run_dir)
-    if resuming or rank_zero_only.rank != 0:  # other DDP processes share rank 0's folder
-        return folder
-    if (folder / RESULTS_FILE).exists() or (folder / CHECKPOINT_DIR).exists():
-        raise UserError(
-            f"paths.run_dir={str(folder)!r} already holds a run; results are never "
-            "overwritten, so choose another folder"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+from vae_exp.runs import atomic
+from vae_exp.runs.layout import CLAIM_FILE, CONFIG_FILE, RESULTS_FILE
 
 
 @rank_zero_only
 def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
     """The resolved config, which resume, explore and evaluate read back."""
-    path = Path(run_dir) / CONFIG_FILE
-    OmegaConf.save(cfg, path, resolve=True)
-    return path
+    text = OmegaConf.to_yaml(cfg, resolve=True)
+    return atomic.write_text(Path(run_dir) / CONFIG_FILE, text)
 
 
 def read_results(run_dir: str | Path) -> dict[str, Any] | None:
@@ -49,15 +35,24 @@ def read_results(run_dir: str | Path) -> dict[str, Any] | None:
 
 
 @rank_zero_only
-def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
-    """Written by the first process only: DDP's other processes share its folder."""
-    path = Path(run_dir) / RESULTS_FILE
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    return path
+def write_results(run_dir: str | Path, results: dict[str, Any]) -> dict[str, Any]:
+    """Update `results.json` with `results`, never losing what it held; return the record.
+
+    Fields given replace those recorded, except that metrics are merged: an
+    interruption or failure that logged fewer metrics keeps the earlier values.
+    Written by the first process only: DDP's other processes share its folder.
+    """
+    record = read_results(run_dir) or {}
+    metrics = {**record.get("metrics", {}), **results.get("metrics", {})}
+    record = {**record, **results, "metrics": metrics}
+    if record.get("status") != "failed":
+        record.pop("error", None)
+    atomic.write_text(Path(run_dir) / RESULTS_FILE, json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def discard_if_unused(run_dir: str | Path) -> bool:
-    """Remove a run folder that holds nothing but Hydra's own files.
+    """Remove a run folder that holds nothing but Hydra's own files and its claim.
 
     A run refused before training leaves only its config and log; removing
     them keeps typos from cluttering `outputs/`. Anything else stays.
@@ -70,7 +65,7 @@ def discard_if_unused(run_dir: str | Path) -> bool:
 
 
 def _is_hydra_output(path: Path) -> bool:
-    if path.suffix == ".log":
+    if path.suffix == ".log" or path.name == CLAIM_FILE:
         return True
     if path.name != ".hydra":
         return False

@@ -14,6 +14,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from vae_exp.models.metrics import SUMMARY_METRICS, VAL_LOSS
+from vae_exp.runs import atomic
 from vae_exp.runs.layout import CONFIG_FILE
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings
 
@@ -86,7 +87,7 @@ def _row(job: JobResult, settings: list[str], rank_metric: str) -> dict[str, Any
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    with path.open("w", newline="") as handle:
+    with atomic.atomic_open(path, "w") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["job"])
         writer.writeheader()
         writer.writerows(rows)
@@ -142,6 +143,7 @@ def summarize(sweep_dir: str | Path, rank_metric: str | None = None) -> SweepSum
     plot_path = None
     if figure is not None:
         plot_path = folder / PLOT_FILE
-        figure.savefig(plot_path, dpi=100)
+        with atomic.atomic_open(plot_path, "wb") as handle:
+            figure.savefig(handle, format="png", dpi=100)
     failed = [job for job in ranked if job.status == "failed"]
     return SweepSummary(folder, rank_metric, settings, rows, failed, csv_path, plot_path)

@@ -1,0 +1,82 @@
+"""Writing files so that a reader finds the old version or the new one, never half of one.
+
+Each file is written under a temporary name in its own folder, flushed to disk
+and renamed over the target: the rename is atomic on one filesystem, and a
+write that fails (a full disk, an interruption) removes its temporary file and
+leaves the previous version in place. Lightning's own checkpoint writer stages
+the file in the system's temporary folder and copies it over when that is
+another filesystem, which can leave a truncated checkpoint under its final
+name; `AtomicCheckpointIO` replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from pytorch_lightning.plugins import TorchCheckpointIO
+
+from vae_exp.runs.errors import UserError
+
+
+class DiskFullError(UserError):
+    """A file could not be written because its filesystem is full."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no space left on the device for {path}: it was not written, and its previous "
+            "version (if any) is unchanged. Free some space and resume the run."
+        )
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path`; on success it replaces `path` in one rename."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            raise DiskFullError(path) from None
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, with the temporary file beside the checkpoint."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, buffer.getbuffer())

@@ -1,0 +1,82 @@
+"""The Hydra callback that gives each run and each sweep a folder of its own.
+
+Hydra makes the run folder, opens its log and saves `.hydra/` before the task
+function starts, so refusing a taken folder there would be too late: this
+callback acts in `on_run_start` and `on_multirun_start`, before Hydra writes
+anything. A bad setting is refused here too, before any folder is made, and a
+resume of a finished run stops here, changing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from vae_exp.runs.checks import check_train_config
+from vae_exp.runs.claims import claim_folder, lock_run
+from vae_exp.runs.errors import UserError
+from vae_exp.runs.layout import CONFIG_FILE
+from vae_exp.runs.resume import is_finished, resumed_config
+
+# Set by launchers for the extra processes of a multi-process run, which share rank 0's folder.
+_RANK_VARIABLES = ("LOCAL_RANK", "RANK", "SLURM_PROCID")
+
+
+def is_secondary_process() -> bool:
+    return any(int(os.environ.get(name) or 0) > 0 for name in _RANK_VARIABLES)
+
+
+def _refuse(error: UserError) -> None:
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+class ClaimRunFolder(Callback):
+    """Claims `hydra.run.dir` (or checks `resume=`) and `hydra.sweep.dir` before Hydra writes."""
+
+    def __init__(self) -> None:
+        self._lock: IO[str] | None = None  # held until the process ends
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if is_secondary_process():
+            return
+        try:
+            if config.get("resume"):
+                self._lock = self._check_resume(config)
+            else:
+                check_train_config(config)
+                folder = claim_folder(OmegaConf.select(config, "hydra.run.dir"), "hydra.run.dir")
+                self._lock = lock_run(folder)
+        except UserError as error:
+            _refuse(error)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if is_secondary_process():
+            return
+        try:
+            claim_folder(OmegaConf.select(config, "hydra.sweep.dir"), "hydra.sweep.dir")
+        except UserError as error:
+            _refuse(error)
+
+    @staticmethod
+    def _check_resume(config: DictConfig) -> IO[str]:
+        folder = Path(config.resume).expanduser().resolve()
+        if not (folder / CONFIG_FILE).is_file():
+            raise UserError(
+                f"resume={config.resume} is not a vae-exp run folder: it has no {CONFIG_FILE}"
+            )
+        effective = resumed_config(config, list(config.hydra.overrides.task), folder)
+        check_train_config(effective)
+        if is_finished(folder, effective):
+            print(
+                f"resume={folder}: the run has finished all {effective.trainer.max_epochs} epochs, "
+                "so nothing was changed; raise trainer.max_epochs to train it longer",
+                flush=True,
+            )
+            sys.exit(0)
+        return lock_run(folder)
