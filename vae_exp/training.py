@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ProgressBar
@@ -19,25 +20,49 @@ from pytorch_lightning.callbacks import ProgressBar
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.runs import record as run_record
 from vae_exp.runs.checks import check_optimized_metric, check_train_config
-from vae_exp.runs.errors import UserError
+from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.resume import ResumePoint
 
 log = logging.getLogger(__name__)
 
 
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a group such as `callbacks` or `logger`.
+def build(config: DictConfig, setting: str, **kwargs: Any) -> Any:
+    """Instantiate `config`; a bad argument becomes a one-line error naming `setting.argument`."""
+    try:
+        return instantiate(config, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, ConfigError):
+            raise cause.within(setting) from None
+        if isinstance(cause, UserError):
+            raise cause from None
+        reason = str(cause or error).strip().splitlines()[-1]
+        raise UserError(f"{setting} cannot be built: {reason}") from None
+
+
+def instantiate_all(group: DictConfig | None, setting: str = "callbacks") -> dict[str, Any]:
+    """Instantiate every entry of a group such as `callbacks` or `logger`, by name.
 
     Entries without `_target_` (or set to null) are skipped, so that a single
     callback can be switched off with `~callbacks.NAME` or `callbacks.NAME=null`.
     """
     if not group:
-        return []
-    return [
-        instantiate(entry)
-        for entry in group.values()
+        return {}
+    return {
+        name: build(entry, f"{setting}.{name}")
+        for name, entry in group.items()
         if isinstance(entry, DictConfig) and "_target_" in entry
-    ]
+    }
+
+
+def check_callbacks(callbacks: dict[str, Any], latent_dim: int, val_images: int) -> None:
+    """Let each callback refuse settings this run cannot meet, before training starts."""
+    for name, callback in callbacks.items():
+        if hasattr(callback, "check_for"):
+            try:
+                callback.check_for(latent_dim, val_images)
+            except ConfigError as error:
+                raise error.within(f"callbacks.{name}") from None
 
 
 def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[str]:
@@ -62,10 +87,12 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
     check_train_config(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    datamodule = instantiate(cfg.data)
+    datamodule = build(cfg.data, "data")
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
-    model = instantiate(cfg.model)
-    callbacks = instantiate_all(cfg.get("callbacks"))
+    model = build(cfg.model, "model")
+    named = instantiate_all(cfg.get("callbacks"), "callbacks")
+    check_callbacks(named, model.latent_dim, len(datamodule.val_set))
+    callbacks = list(named.values())
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it may not show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
@@ -73,8 +100,10 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log.info("%s: %s", "Resuming run" if resuming else "Run folder", run_dir)
-    loggers = instantiate_all(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    loggers = list(instantiate_all(cfg.get("logger"), "logger").values())
+    trainer: pl.Trainer = build(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False
+    )
     if not resuming:
         run_record.write_config(run_dir, cfg)
 

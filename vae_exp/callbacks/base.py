@@ -16,6 +16,7 @@ from torchvision.utils import save_image
 
 from vae_exp.runs import atomic
 from vae_exp.runs.layout import FIGURES_DIR
+from vae_exp.runs.values import require_int
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,7 @@ class FigureCallback(pl.Callback):
     """
 
     def __init__(self, every_n_epochs: int = 1) -> None:
-        if every_n_epochs < 0:
-            raise ValueError(f"every_n_epochs must be >= 0, got {every_n_epochs}")
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = require_int("every_n_epochs", every_n_epochs, minimum=0)
         self._logged: set[tuple[str, int]] = set()
 
     def render(
@@ -102,6 +101,13 @@ class FigureCallback(pl.Callback):
     ) -> dict[str, Picture]:
         """Pictures by TensorBoard tag; `final` is True for the end-of-training call."""
         raise NotImplementedError
+
+    def check_for(self, latent_dim: int, val_images: int) -> None:
+        """Refuse settings that this run's latent space or validation set cannot meet.
+
+        Called before training starts, so that a wrong setting fails at once
+        rather than when the first picture is drawn.
+        """
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not self.every_n_epochs:

@@ -11,6 +11,7 @@ import torch
 from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import grid_vectors, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.runs.values import require_dims, require_int, require_number
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,13 @@ class LatentGrid(FigureCallback):
         every_n_epochs: int = 1,
     ) -> None:
         super().__init__(every_n_epochs)
-        self.grids = [(int(i), int(j)) for i, j in grids]
-        for i, j in self.grids:
-            if i == j:
-                raise ValueError(f"a latent grid needs two different dimensions, got [{i}, {j}]")
-        self.values = value_range(low, high, steps)
-        self.fixed = fixed
+        self.grids = [tuple(require_dims("grids", pair, count=2)) for pair in grids]
+        self.values = value_range(
+            require_number("low", low),
+            require_number("high", high),
+            require_int("steps", steps, minimum=1),
+        )
+        self.fixed = require_number("fixed", fixed)
         self._pairs: list[tuple[int, int]] | None = None
 
     def pairs_for(self, latent_dim: int) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ from vae_exp.callbacks.base import (
     tensorboard_writer,
     validation_loader,
 )
+from vae_exp.runs.values import require_choice, require_dims, require_int, require_within
 
 
 class LatentSpace(FigureCallback):
@@ -43,11 +44,9 @@ class LatentSpace(FigureCallback):
         every_n_epochs: int = 1,
     ) -> None:
         super().__init__(every_n_epochs)
-        if method not in ("auto", "dims", "pca"):
-            raise ValueError(f"method must be 'auto', 'dims' or 'pca', got {method!r}")
-        self.method = method
-        self.dims = tuple(dims)
-        self.max_points = max_points
+        self.method = require_choice("method", method, ("auto", "dims", "pca"))
+        self.dims = tuple(require_dims("dims", dims, count=2))
+        self.max_points = require_int("max_points", max_points, minimum=1)
         self.projector = projector
         self.latents = ValidationLatents()
 
@@ -59,6 +58,10 @@ class LatentSpace(FigureCallback):
     ) -> None:
         if len(self.latents) < self.max_points:
             self.latents.add(outputs, batch[1])
+
+    def check_for(self, latent_dim: int, val_images: int) -> None:
+        if self.method == "dims":
+            require_within("dims", self.dims, latent_dim)
 
     def project(self, z_mean: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
         """2-D coordinates of the means and the names of the two axes."""
@@ -77,6 +80,8 @@ class LatentSpace(FigureCallback):
         if not len(self.latents):
             return {}
         z_mean, _, labels = self.latents.tensors()
+        if not torch.isfinite(z_mean).all():  # a diverging run is stopped and reported elsewhere
+            return {}
         points, names = self.project(z_mean[: self.max_points])
         return {"latent/scatter": latent_scatter_figure(points, labels[: self.max_points], names)}
 
@@ -86,6 +91,8 @@ class LatentSpace(FigureCallback):
         if not (self.projector and trainer.is_global_zero and writer and len(self.latents)):
             return
         z_mean, _, labels = self.latents.tensors()
+        if not torch.isfinite(z_mean).all():
+            return
         n = min(len(z_mean), self.max_points)
         writer.add_embedding(
             z_mean[:n],

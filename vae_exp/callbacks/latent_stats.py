@@ -8,6 +8,7 @@ import torch
 from vae_exp.analysis.statistics import ACTIVE_UNIT_THRESHOLD, active_units, mean_kl_per_dimension
 from vae_exp.callbacks.base import ValidationLatents
 from vae_exp.models.metrics import ACTIVE_UNITS, kl_dim_name, latent_stat_names
+from vae_exp.runs.values import require_int, require_number
 
 
 class LatentStats(pl.Callback):
@@ -23,8 +24,8 @@ class LatentStats(pl.Callback):
     """
 
     def __init__(self, threshold: float = ACTIVE_UNIT_THRESHOLD, every_n_epochs: int = 1) -> None:
-        self.threshold = threshold
-        self.every_n_epochs = max(1, every_n_epochs)
+        self.threshold = require_number("threshold", threshold, minimum=0.0)
+        self.every_n_epochs = require_int("every_n_epochs", every_n_epochs, minimum=1)
         self.latents = ValidationLatents()
 
     @staticmethod

@@ -8,6 +8,8 @@ import torch
 from vae_exp.analysis.figures import tile_grid
 from vae_exp.analysis.latent_vectors import traversal_rows, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_image
+from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.values import is_int, require_dims, require_int, require_number, require_within
 
 
 class LatentTraversal(FigureCallback):
@@ -34,11 +36,22 @@ class LatentTraversal(FigureCallback):
         every_n_epochs: int = 1,
     ) -> None:
         super().__init__(every_n_epochs)
-        if not (base in ("ones", "zeros") or (isinstance(base, int) and base >= 0)):
-            raise ValueError(f"base must be 'ones', 'zeros' or an image index >= 0, got {base!r}")
-        self.values = value_range(low, high, steps)
+        if not (base in ("ones", "zeros") or (is_int(base) and base >= 0)):
+            raise ConfigError("base", base, "ones, zeros or the index of a validation image (>= 0)")
+        self.values = value_range(
+            require_number("low", low),
+            require_number("high", high),
+            require_int("steps", steps, minimum=1),
+        )
         self.base = base
-        self.dims = dims
+        self.dims = None if dims is None else require_dims("dims", dims)
+
+    def check_for(self, latent_dim: int, val_images: int) -> None:
+        if self.dims is not None:
+            require_within("dims", self.dims, latent_dim)
+        if is_int(self.base) and self.base >= val_images:
+            allowed = f"ones, zeros or an image index below {val_images}, the validation images"
+            raise ConfigError("base", self.base, allowed)
 
     def base_vector(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
         if self.base == "ones":

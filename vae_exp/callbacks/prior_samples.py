@@ -7,6 +7,7 @@ import torch
 
 from vae_exp.analysis.figures import tile_grid
 from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.runs.values import require_int
 
 
 class PriorSamples(FigureCallback):
@@ -25,9 +26,9 @@ class PriorSamples(FigureCallback):
         self, num_samples: int = 64, ncol: int = 8, seed: int = 0, every_n_epochs: int = 1
     ) -> None:
         super().__init__(every_n_epochs)
-        self.num_samples = num_samples
-        self.ncol = ncol
-        self.seed = seed
+        self.num_samples = require_int("num_samples", num_samples, minimum=1)
+        self.ncol = require_int("ncol", ncol, minimum=1)
+        self.seed = require_int("seed", seed, minimum=0)
 
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool

@@ -9,6 +9,7 @@ import torch
 
 from vae_exp.analysis.figures import reconstruction_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_examples
+from vae_exp.runs.values import require_int
 
 
 class Reconstructions(FigureCallback):
@@ -25,8 +26,8 @@ class Reconstructions(FigureCallback):
 
     def __init__(self, num_images: int = 16, ncol: int = 8, every_n_epochs: int = 1) -> None:
         super().__init__(every_n_epochs)
-        self.num_images = num_images
-        self.ncol = ncol
+        self.num_images = require_int("num_images", num_images, minimum=1)
+        self.ncol = require_int("ncol", ncol, minimum=1)
         self._images: torch.Tensor | None = None
 
     def render(

@@ -33,6 +33,7 @@ from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import EVALUATION_FILE
 from vae_exp.runs.locations import absolute, fresh_file
+from vae_exp.runs.values import require_int
 
 log = logging.getLogger(__name__)
 SPLIT_CHOICES = ("auto", *SPLITS)
@@ -73,8 +74,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate the run of `cfg.run`; return the figures written to evaluation.json."""
     if cfg.split not in SPLIT_CHOICES:
         raise ConfigError("split", cfg.split, f"one of {', '.join(SPLIT_CHOICES)}")
-    if not isinstance(cfg.num_samples, int) or cfg.num_samples < 1:
-        raise ConfigError("num_samples", cfg.num_samples, "an integer >= 1")
+    require_int("num_samples", cfg.num_samples, minimum=1)
+    require_int("batch_size", cfg.batch_size, minimum=1)
+    require_int("seed", cfg.seed, minimum=0)
     run_dir, checkpoint, contents = resolve_run(cfg.run)
     saved = run_config(run_dir)
     if saved is None:

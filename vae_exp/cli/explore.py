@@ -9,6 +9,7 @@ and their paths printed. Files are never overwritten: a name in use gets -2, -3.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from vae_exp.runs.checkpoints import load_vae, resolve_run
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import FIGURES_DIR
 from vae_exp.runs.locations import absolute, fresh_file
+from vae_exp.runs.values import require_int, require_number
 
 log = logging.getLogger(__name__)
 _ZOOM = 8  # a single 28-pixel digit is drawn at 224 pixels
@@ -35,7 +37,8 @@ def latent_vector(
     """A vector of the latent space from a list, or from `fill` (ones, zeros, a number)."""
     if isinstance(value, (list, tuple, ListConfig)):
         values = list(value)
-        if len(values) != latent_dim:
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if len(values) != latent_dim or not numbers or not all(map(math.isfinite, values)):
             raise ConfigError(
                 setting,
                 values,
@@ -62,10 +65,13 @@ def _dims(setting: str, dims: Sequence[int], latent_dim: int) -> list[int]:
     return [int(d) for d in dims]
 
 
-def _steps(setting: str, steps: int) -> int:
-    if not isinstance(steps, int) or steps < 1:
-        raise ConfigError(setting, steps, "an integer >= 1")
-    return steps
+def _values(prefix: str, settings: DictConfig) -> torch.Tensor:
+    """The evenly spaced values of a traversal or grid, each setting checked."""
+    return value_range(
+        require_number(f"{prefix}.low", settings.low),
+        require_number(f"{prefix}.high", settings.high),
+        require_int(f"{prefix}.steps", settings.steps, minimum=1),
+    )
 
 
 def explore(cfg: DictConfig) -> list[Path]:
@@ -91,10 +97,10 @@ def explore(cfg: DictConfig) -> list[Path]:
         if cfg.traversal.dim is not None:
             (dim,) = _dims("traversal.dim", [cfg.traversal.dim], latent_dim)
             base = latent_vector("traversal.base", cfg.traversal.base, latent_dim)
-            steps = _steps("traversal.steps", cfg.traversal.steps)
-            values = value_range(cfg.traversal.low, cfg.traversal.high, steps)
+            values = _values("traversal", cfg.traversal)
             images = model.decode(traversal_vectors(base, dim, values))
-            written.append(_save(tile_grid(images, ncol=steps), out / f"traversal_dim{dim}.png"))
+            picture = tile_grid(images, ncol=len(values))
+            written.append(_save(picture, out / f"traversal_dim{dim}.png"))
         if cfg.grid.dims is not None:
             if len(cfg.grid.dims) != 2:
                 raise ConfigError("grid.dims", list(cfg.grid.dims), "two dimensions, e.g. [1,2]")
@@ -102,9 +108,10 @@ def explore(cfg: DictConfig) -> list[Path]:
             if i == j:
                 raise ConfigError("grid.dims", [i, j], "two different dimensions")
             base = latent_vector("grid.fixed", cfg.grid.fixed, latent_dim, fill="number")
-            steps = _steps("grid.steps", cfg.grid.steps)
-            values = value_range(cfg.grid.low, cfg.grid.high, steps)
-            grid = tile_grid(model.decode(grid_vectors(base, i, j, values, values)), ncol=steps)
+            values = _values("grid", cfg.grid)
+            grid = tile_grid(
+                model.decode(grid_vectors(base, i, j, values, values)), ncol=len(values)
+            )
             figure = latent_grid_figure(grid, values, values, i, j)
             written.append(_save(figure, out / f"grid_{i}_{j}.png"))
     return written

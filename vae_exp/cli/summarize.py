@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from vae_exp.runs.errors import UserError
 from vae_exp.sweeps.report import report
 
 
@@ -27,10 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         summary = report(args.sweep_dir)
-    except FileNotFoundError as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not summary.rows:
-        print(f"error: {args.sweep_dir} holds no job folders of a sweep", file=sys.stderr)
         return 2
     return 1 if summary.failed else 0

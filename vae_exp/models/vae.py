@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,11 +14,11 @@ from vae_exp.models.components import OptimizerFactory, build_module, optimizer_
 from vae_exp.models.losses import LossTerms, batch_mean, per_image_terms, pixel_bce
 from vae_exp.models.metrics import (
     TERMS,
-    TRAIN_LOSS,
     TRAIN_LOSS_STEP,
     metric_name,
     model_metric_names,
 )
+from vae_exp.runs.errors import DivergenceError
 
 # RMSprop with Keras's defaults, the reference experiment's optimizer.
 REFERENCE_OPTIMIZER = {"_target_": "torch.optim.RMSprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-7}
@@ -131,6 +132,8 @@ class VAE(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         terms = self.loss_terms(batch[0])
+        if not torch.isfinite(terms.loss):
+            raise DivergenceError(self._divergence_message(terms))
         # Summed here and logged once per epoch: a `self.log` call per term and step costs
         # about a tenth of a small model's training time.
         n = len(batch[0])
@@ -169,11 +172,18 @@ class VAE(pl.LightningModule):
             self.log(
                 metric_name("train", name), value, on_step=False, on_epoch=True, sync_dist=True
             )
-        if not torch.isfinite(means[0]):
-            raise FloatingPointError(
-                f"{TRAIN_LOSS} is {means[0].item()} after epoch {self.current_epoch + 1}: "
-                "training diverged; try a lower optimizer.lr or kl_weight"
-            )
+
+    def _divergence_message(self, terms: LossTerms) -> str:
+        """Which term stopped being finite, where, and what to try."""
+        values = {name: getattr(terms, name).item() for name in TERMS}
+        term = next((n for n in TERMS[1:] if not math.isfinite(values[n])), "loss")
+        lr = self.trainer.optimizers[0].defaults.get("lr") if self.trainer.optimizers else None
+        return (
+            f"training diverged at step {self.global_step} (epoch {self.current_epoch + 1}): "
+            f"{metric_name('train', term)} is {values[term]}. Try a lower optimizer.lr "
+            f"(now {lr}) or kl_weight (now {self.kl_weight}), or clip gradients: "
+            "+trainer.gradient_clip_val=1.0"
+        )
 
     @staticmethod
     def metric_names() -> set[str]:

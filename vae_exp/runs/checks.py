@@ -7,30 +7,92 @@ public setting, the value and what is allowed.
 
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
+import os
+from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, ListConfig
 
 from vae_exp.data.mnist_sources import SOURCES
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
 from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.values import is_int, plain, require_choice, require_int, require_number
+
+# Above this the KL term alone overflows float32 (it is of order 1 to 100 per image).
+MAX_KL_WEIGHT = 1e6
+PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "64")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
-def check_train_config(cfg: DictConfig) -> None:
-    """Raise ConfigError for the first setting of `cfg` that cannot work."""
+def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
+    """Raise ConfigError for the first setting of `cfg` that cannot work.
+
+    `on_this_machine` also refuses an accelerator this machine lacks; without it
+    a config meant for another machine (a GPU cluster, say) can be checked.
+    """
     _check_digits(cfg.digits)
-    _check_int("latent_dim", cfg.latent_dim, minimum=1)
-    _check_finite_real("kl_weight", cfg.kl_weight, minimum=0.0)
-    _check_int("seed", cfg.seed, minimum=0)
-    _check_int("data.batch_size", cfg.data.batch_size, minimum=1)
-    _check_int("data.num_workers", cfg.data.num_workers, minimum=0)
-    _check_choice("data.source", cfg.data.source, SOURCES)
-    _check_finite_real("data.val_split", cfg.data.val_split, minimum=0.0)
+    require_int("latent_dim", cfg.latent_dim, minimum=1)
+    require_number("kl_weight", cfg.kl_weight, minimum=0.0, maximum=MAX_KL_WEIGHT)
+    require_int("seed", cfg.seed, minimum=0)
+    require_int("data.batch_size", cfg.data.batch_size, minimum=1)
+    require_int("data.num_workers", cfg.data.num_workers, minimum=0)
+    require_choice("data.source", cfg.data.source, SOURCES)
+    require_number("data.val_split", cfg.data.val_split, minimum=0.0)
     if cfg.data.val_split >= 1:
         raise ConfigError("data.val_split", cfg.data.val_split, "a share in [0, 1)")
-    _check_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
-    _check_finite_real("optimizer.lr", cfg.optimizer.lr, minimum=0.0, strict=True)
+    require_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
+    require_number("optimizer.lr", cfg.optimizer.lr, minimum=0.0, strict=True)
+    check_trainer(cfg.trainer)
+    if on_this_machine:
+        check_accelerator(cfg.trainer.get("accelerator", "auto"))
+    check_folders(cfg.paths.output_root, cfg.data.data_dir)
+
+
+def check_trainer(trainer: DictConfig) -> None:
+    """The Trainer settings that decide whether a run can train at all."""
+    require_int("trainer.max_epochs", trainer.max_epochs, minimum=1)
+    for name in ("limit_train_batches", "limit_val_batches"):
+        _check_batch_limit(f"trainer.{name}", trainer.get(name))
+    require_int("trainer.log_every_n_steps", trainer.get("log_every_n_steps", 50), minimum=1)
+    require_choice("trainer.precision", str(trainer.get("precision", "32-true")), PRECISIONS)
+    require_choice("trainer.accelerator", trainer.get("accelerator", "auto"), ACCELERATORS)
+    devices = trainer.get("devices", "auto")
+    listed = isinstance(devices, (list, ListConfig)) and devices and all(is_int(d) for d in devices)
+    if not (devices == "auto" or (is_int(devices) and devices >= 1) or listed):
+        allowed = "auto, a count >= 1, or a list of device indices"
+        raise ConfigError("trainer.devices", plain(devices), allowed)
+
+
+def check_accelerator(accelerator: str) -> None:
+    """Refuse an accelerator this machine does not have (`trainer=gpu` on a CPU machine)."""
+    available = available_accelerators()
+    if accelerator not in available:
+        allowed = f"one that this machine has: {', '.join(available)}"
+        raise ConfigError("trainer.accelerator", accelerator, allowed)
+
+
+def available_accelerators() -> tuple[str, ...]:
+    """The accelerator settings this machine can run: always auto and cpu."""
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        found += ["gpu", "cuda"]
+    if torch.backends.mps.is_available():
+        found += ["gpu", "mps"]
+    return tuple(dict.fromkeys(found))
+
+
+def check_folders(output_root: str, data_dir: str) -> None:
+    """Refuse an output root or data folder that is a file, or an output root not writable."""
+    for setting, value in (("paths.output_root", output_root), ("data.data_dir", data_dir)):
+        path = Path(value)
+        blocking = next((p for p in (path, *path.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise ConfigError(setting, value, f"a folder, but {blocking} is a file")
+    existing = next(p for p in (Path(output_root), *Path(output_root).parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            "paths.output_root", output_root, f"a folder you can write to ({existing} is not)"
+        )
 
 
 def check_optimized_metric(name: str | None, logged: set[str]) -> None:
@@ -39,36 +101,21 @@ def check_optimized_metric(name: str | None, logged: set[str]) -> None:
         raise ConfigError("optimized_metric", name, f"a logged metric: {', '.join(sorted(logged))}")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
+def _check_batch_limit(setting: str, value: object) -> None:
+    """None (all), a count of batches >= 1, or a share in (0, 1]."""
+    if value is None or (is_int(value) and value >= 1):
+        return
+    if isinstance(value, float) and 0 < value <= 1:
+        return
+    raise ConfigError(
+        setting, value, "null (all batches), a number of batches >= 1, or a share in (0, 1]"
+    )
 
 
 def _check_digits(digits: object) -> None:
     allowed = "a non-empty list of distinct digits in 0..9, e.g. digits=[1,8]"
     if not isinstance(digits, (ListConfig, list, tuple)) or len(digits) == 0:
-        raise ConfigError("digits", _plain(digits), allowed)
+        raise ConfigError("digits", plain(digits), allowed)
     values = list(digits)
-    if not all(_is_int(d) and 0 <= d <= 9 for d in values) or len(set(values)) != len(values):
+    if not all(is_int(d) and 0 <= d <= 9 for d in values) or len(set(values)) != len(values):
         raise ConfigError("digits", values, allowed)
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not _is_int(value) or value < minimum:
-        raise ConfigError(name, value, f"an integer >= {minimum}")
-
-
-def _check_finite_real(name: str, value: object, minimum: float, strict: bool = False) -> None:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > minimum if strict else value >= minimum)
-    if not ok:
-        relation = ">" if strict else ">="
-        raise ConfigError(name, value, f"a finite number {relation} {minimum:g}")
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(name, value, f"one of {', '.join(choices)}")
-
-
-def _plain(value: object) -> object:
-    return list(value) if isinstance(value, ListConfig) else value

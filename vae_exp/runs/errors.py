@@ -24,6 +24,14 @@ class ConfigError(UserError):
         self.allowed = allowed
         super().__init__(f"{setting}={value!r} is not allowed: {allowed}")
 
+    def within(self, prefix: str) -> ConfigError:
+        """The same error named from the config's root, e.g. `callbacks.latent_grid.steps`."""
+        return ConfigError(f"{prefix}.{self.setting}", self.value, self.allowed)
+
+
+class DivergenceError(UserError):
+    """Training produced a loss that is not a finite number."""
+
 
 class DataError(UserError):
     """The data set cannot be found, fetched or read."""

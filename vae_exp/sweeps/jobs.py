@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import RESULTS_FILE
 
 
@@ -62,11 +63,13 @@ def read_job(folder: Path) -> JobResult | None:
 
 
 def read_sweep(sweep_dir: str | Path) -> list[JobResult]:
-    """Every job folder directly inside `sweep_dir`, in job order."""
+    """Every job folder directly inside `sweep_dir`, in job order; refuses a folder with none."""
     folder = Path(sweep_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no sweep folder at {folder}")
+        raise UserError(f"no sweep folder at {folder}")
     jobs = [job for child in sorted(folder.iterdir()) if (job := read_job(child)) is not None]
+    if not jobs:
+        raise UserError(f"{folder} holds no job folders of a sweep, so nothing was written there")
     return sorted(jobs, key=lambda job: job.number)
 
 
