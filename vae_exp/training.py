@@ -6,6 +6,7 @@ Shared by the `vae-exp-train` command and the Python API (`vae_exp.fit`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from pytorch_lightning.callbacks import ProgressBar
 
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.runs import record as run_record
+from vae_exp.runs.atomic import DiskFullError
 from vae_exp.runs.checks import check_optimized_metric, check_train_config
 from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.resume import ResumePoint
@@ -140,7 +142,18 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
 
 def describe_error(error: BaseException) -> str:
     """One line for a record: a user error's message, else the exception's type and message."""
+    if is_disk_full(error):
+        return f"no space left on the device ({getattr(error, 'filename', None) or error})"
     return str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is a full filesystem."""
+    while error is not None:
+        if isinstance(error, DiskFullError) or getattr(error, "errno", None) == errno.ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _record(

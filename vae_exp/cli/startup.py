@@ -28,6 +28,9 @@ def prepare_process() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # An internal deprecation inside Lightning itself, nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # A log file that cannot be written (a full disk) must not bury the one-line error in
+    # logging's own tracebacks; the console still shows every message.
+    logging.raiseExceptions = False
     # Lightning's advertisement for its hosted logger.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_not_about_litlogger)
     # A `_target_` may name a class in the user's own module beside them, as with `python -m`.

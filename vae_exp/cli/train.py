@@ -26,7 +26,7 @@ from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import RESULTS_FILE
 from vae_exp.runs.locations import tensorboard_logdir
 from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
-from vae_exp.training import describe_error, train
+from vae_exp.training import describe_error, is_disk_full, train
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,9 @@ def run(cfg: DictConfig) -> float:
         run_record.discard_if_unused(run_dir)
         sys.exit(2)
     except Exception as error:
+        if is_disk_full(error) and not in_sweep:
+            log.error("%s", describe_error(error))  # one line: nothing else can be written
+            sys.exit(2)
         # The traceback goes to train.log, the reason into results.json.
         log.exception("%s failed", "Job" if in_sweep else "Training")
         _record_failure(run_dir, error)

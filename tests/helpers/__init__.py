@@ -1,0 +1,1 @@
+"""Helpers that tests hand to vae-exp's commands (importable with tests/ on PYTHONPATH)."""

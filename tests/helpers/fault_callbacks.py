@@ -1,0 +1,62 @@
+"""Callbacks that hold a real training run at a chosen stage, so a test can fault it there.
+
+Each writes a marker file when the run reaches its stage, then waits; the test
+sends a real signal, fills the disk or removes a gate file to let it go on.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from vae_exp.callbacks.base import FigureCallback, Picture
+
+_PATIENCE_S = 120  # never hang a test run for ever
+
+
+def _wait_for(gate: Path | None) -> None:
+    deadline = time.monotonic() + _PATIENCE_S
+    while time.monotonic() < deadline and (gate is None or gate.exists()):
+        time.sleep(0.05)
+
+
+class PauseAfterEpoch(pl.Callback):
+    """Once `epoch` epochs are done and checkpointed, waits while `gate` exists.
+
+    It waits at the start of the next epoch: Lightning writes an epoch's
+    checkpoints in the last of that epoch's end hooks.
+    """
+
+    def __init__(self, marker: str, gate: str, epoch: int = 1) -> None:
+        self.marker, self.gate, self.epoch = Path(marker), Path(gate), epoch
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            self.marker.write_text("paused")
+            _wait_for(self.gate)
+
+
+class SlowFinalPicture(FigureCallback):
+    """The last picture of a run; the first time it is drawn at the end, it waits first."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__(every_n_epochs=0)
+        self.marker = Path(marker)
+
+    def render(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
+    ) -> dict[str, Picture]:
+        if final and not self.marker.exists():
+            self.marker.write_text("drawing")
+            _wait_for(None)  # until the test interrupts the run
+        return {"images/slow_final": torch.full((1, 8, 8), 0.5)}
+
+
+class FailAfterEpoch(pl.Callback):
+    """Raises an unexpected error after the first epoch, as a bug would."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        raise RuntimeError("a bug in a user's callback")
