@@ -108,7 +108,7 @@ def test_explore_errors(run_dir, tmp_path, args, message):
 @pytest.mark.slow
 def test_explore_a_folder_without_checkpoints(tmp_path):
     result = _tool("explore", f"run={tmp_path}", "z=[0,1,0,0]", cwd=tmp_path)
-    assert result.returncode == 2 and "has no checkpoint" in result.stderr
+    assert result.returncode == 2 and "has no readable checkpoint" in result.stderr
 
 
 @pytest.mark.slow

@@ -100,7 +100,7 @@ def test_more_epochs_are_allowed_other_changes_refused(tmp_path):
     run_dir, _ = _interrupt_after_first_epoch(tmp_path, signal.SIGTERM)
     refused = _train(tmp_path, f"resume={run_dir}", "kl_weight=1e-3")
     assert refused.returncode == 2
-    assert "would change the experiment: kl_weight (run: 0.0005, asked: 0.001)" in refused.stdout
+    assert "would change the experiment: kl_weight (run: 0.0005, asked: 0.001)" in refused.stderr
     assert not list(run_dir.glob(".hydra/resume-*"))
     longer = _train(tmp_path, f"resume={run_dir}", "trainer.max_epochs=5")
     assert longer.returncode == 0, longer.stderr
