@@ -86,6 +86,12 @@ def test_explore_never_overwrites_and_defaults_to_the_run_figures(run_dir, tmp_p
         pytest.param(
             ["z=[0,1,0]"], "z=[0, 1, 0] is not allowed: 4 numbers", marks=pytest.mark.slow
         ),
+        (["z=[abc,0,0,0]"], "z=['abc', 0, 0, 0] is not allowed: 4 numbers"),
+        pytest.param(
+            ["grid.dims=[1,2]", "grid.steps=0"],
+            "grid.steps=0 is not allowed: an integer >= 1",
+            marks=pytest.mark.slow,
+        ),
         pytest.param(
             ["traversal.dim=4"],
             "traversal.dim=[4] is not allowed: latent dimension(s) [4] out of range",

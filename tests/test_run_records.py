@@ -201,6 +201,49 @@ def test_sigkill_mid_training_loses_nothing_that_was_saved(tmp_path, small_mnist
     assert (_results(run_dir)["status"], _results(run_dir)["epochs"]) == ("completed", 3)
 
 
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_write_leaves_the_last_one_whole(tmp_path, small_mnist_dir):
+    marker = tmp_path / "writing"
+    plugin = f"{{_target_:{HELPERS}.StallingCheckpointIO,marker:{marker}}}"
+    run = _train(
+        tmp_path,
+        small_mnist_dir,
+        *TINY_RUN,
+        "trainer.max_epochs=3",
+        f"trainer.plugins=[{plugin}]",
+        background=True,
+    )
+    _wait_for(marker, run)
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=60)
+    run_dir = _only_run(tmp_path)
+    half_written = Path(marker.read_text())
+    assert not half_written.exists() or torch.load(half_written, weights_only=True)["epoch"] == 0
+    leftovers = [p.name for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers and all(name.startswith(".") for name in leftovers)  # hidden, never picked
+    for path in (run_dir / "checkpoints").glob("*.ckpt"):  # what has a checkpoint's name loads
+        assert torch.load(path, weights_only=True)["epoch"] == 0
+
+    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}")
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert (_results(run_dir)["status"], _results(run_dir)["epochs"]) == ("completed", 3)
+
+
+def test_tools_skip_a_checkpoint_they_cannot_read(tmp_path, caplog):
+    from vae_exp.models import VAE
+    from vae_exp.runs.checkpoints import resolve_run
+
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    good = folder / "epoch=00-val_loss=0.2000.ckpt"
+    torch.save({"state_dict": VAE().state_dict(), "hyper_parameters": {}}, good)
+    cut_short = folder / "epoch=01-val_loss=0.1000.ckpt"  # ranked first, but truncated
+    cut_short.write_bytes(good.read_bytes()[:1000])
+    _, chosen, _ = resolve_run(tmp_path / "run")
+    assert chosen == good
+    assert f"cannot read checkpoint {cut_short}" in caplog.text
+
+
 @pytest.fixture
 def small_filesystem(tmp_path):
     """A real 24 MB filesystem (tmpfs), which a test can fill; needs root."""

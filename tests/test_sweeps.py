@@ -135,6 +135,13 @@ def test_summarize_without_a_sweep_is_an_error(tmp_path):
         text=True,
     )
     assert result.returncode == 2 and "no sweep folder" in result.stderr
+    # A folder that is no sweep is said so, and nothing is written into it.
+    (tmp_path / "notes.txt").write_text("mine")
+    result = subprocess.run(
+        [sys.executable, "-m", "vae_exp.summarize", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "holds no job folders of a sweep" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 def test_summary_of_jobs_written_by_hand(tmp_path):

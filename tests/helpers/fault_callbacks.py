@@ -6,6 +6,7 @@ sends a real signal, fills the disk or removes a gate file to let it go on.
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 
 from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.runs.atomic import AtomicCheckpointIO, atomic_open
 
 _PATIENCE_S = 120  # never hang a test run for ever
 
@@ -60,3 +62,23 @@ class FailAfterEpoch(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         raise RuntimeError("a bug in a user's callback")
+
+
+class StallingCheckpointIO(AtomicCheckpointIO):
+    """Writes the second epoch's first checkpoint halfway through `atomic_open`, then waits."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = Path(marker)
+
+    def save_checkpoint(self, checkpoint: dict, path: str | Path, storage_options=None) -> None:
+        if checkpoint.get("epoch", 0) >= 1 and not self.marker.exists():
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            data = buffer.getvalue()
+            with atomic_open(path, "wb") as handle:
+                handle.write(data[: len(data) // 2])
+                handle.flush()
+                self.marker.write_text(str(path))
+                _wait_for(None)  # until the test kills the run
+        super().save_checkpoint(checkpoint, path, storage_options)
