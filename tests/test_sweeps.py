@@ -135,7 +135,10 @@ def test_summarize_without_a_sweep_is_an_error(tmp_path):
         text=True,
     )
     assert result.returncode == 2 and "no sweep folder" in result.stderr
-    # A folder that is no sweep is said so, and nothing is written into it.
+
+
+@pytest.mark.slow
+def test_summarize_writes_nothing_into_a_folder_that_is_no_sweep(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     result = subprocess.run(
         [sys.executable, "-m", "vae_exp.summarize", str(tmp_path)], capture_output=True, text=True

@@ -125,6 +125,7 @@ def test_bad_input_stops_before_training(run_cli, tmp_path, overrides, expected)
     assert not runs.exists() or not any(runs.iterdir())  # nothing left behind
 
 
+@pytest.mark.slow  # test_data checks the same in-process
 def test_corrupt_file_is_named_by_the_cli(run_cli, small_mnist_dir):
     path = _corrupt(small_mnist_dir)
     result = run_cli(*TINY_RUN, data_dir=small_mnist_dir)

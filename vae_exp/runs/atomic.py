@@ -3,24 +3,18 @@
 Each file is written under a temporary name in its own folder, flushed to disk
 and renamed over the target: the rename is atomic on one filesystem, and a
 write that fails (a full disk, an interruption) removes its temporary file and
-leaves the previous version in place. Lightning's own checkpoint writer stages
-the file in the system's temporary folder and copies it over when that is
-another filesystem, which can leave a truncated checkpoint under its final
-name; `AtomicCheckpointIO` replaces it.
+leaves the previous version in place. (`vae_exp.runs.checkpoint_io` writes
+checkpoints this way.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-
-import torch
-from pytorch_lightning.plugins import TorchCheckpointIO
 
 from vae_exp.runs.errors import UserError
 
@@ -66,17 +60,3 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
     return Path(path)
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, with the temporary file beside the checkpoint."""
-
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
-    ) -> None:
-        if storage_options is not None:
-            raise TypeError(f"{type(self).__name__} takes no storage_options")
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, buffer.getbuffer())

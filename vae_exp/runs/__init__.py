@@ -1,0 +1,1 @@
+"""Run bookkeeping: layout, locations, claims, records, checkpoints, resume, checks, errors."""
