@@ -127,13 +127,13 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
         with contextlib.suppress(Exception):  # a full disk may refuse the record too
             _record(run_dir, trainer, "failed", error=describe_error(error))
         raise
-    # A finished run's final metrics are those of its last epoch, already recorded.
-    recorded = (run_record.read_results(run_dir) or {}).get("metrics")
+    # A finished run's final metrics are those of its last epoch, recorded when it stopped.
+    keep_recorded = finishing and (run_record.read_results(run_dir) or {}).get("metrics")
     return _record(
         run_dir,
         trainer,
         "interrupted" if trainer.interrupted else "completed",
-        metrics={} if finishing and recorded else None,
+        metrics={} if keep_recorded else None,
         wall_time_s=round(time.perf_counter() - started, 2),
         data_source=datamodule.source_used,
         best_checkpoint=_best_checkpoint(trainer, run_dir),
