@@ -174,21 +174,28 @@ def test_ctrl_c_during_the_final_pictures_keeps_the_record_and_resume_draws_them
     assert (run_dir / "figures" / "latent_grid_1_2.png").is_file()
 
 
-@pytest.mark.slow
-def test_sigkill_mid_training_loses_nothing_that_was_saved(tmp_path, small_mnist_dir):
+def _paused_run(tmp_path, data_dir, *args, output_root=None) -> tuple[subprocess.Popen, Path]:
+    """A run held after its first epoch (checkpoints written) until the gate file goes."""
     marker, gate = tmp_path / "paused", tmp_path / "gate"
     gate.write_text("hold")
     run = _train(
         tmp_path,
-        small_mnist_dir,
+        data_dir,
         *TINY_RUN,
-        "trainer.max_epochs=3",
+        *args,
         f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
         f"+callbacks.pause.marker={marker}",
         f"+callbacks.pause.gate={gate}",
+        output_root=output_root,
         background=True,
     )
     _wait_for(marker, run)
+    return run, gate
+
+
+@pytest.mark.slow
+def test_sigkill_mid_training_loses_nothing_that_was_saved(tmp_path, small_mnist_dir):
+    run, gate = _paused_run(tmp_path, small_mnist_dir, "trainer.max_epochs=3")
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=60)
     run_dir = _only_run(tmp_path)
@@ -272,21 +279,13 @@ def _fill(folder: Path) -> None:
 def test_a_full_disk_names_the_file_and_keeps_the_last_good_checkpoint(
     tmp_path, small_mnist_dir, small_filesystem
 ):
-    marker, gate = tmp_path / "paused", tmp_path / "gate"
-    gate.write_text("hold")
-    run = _train(
+    run, gate = _paused_run(
         tmp_path,
         small_mnist_dir,
-        *TINY_RUN,
         "trainer.max_epochs=2",
         "logger=none",  # the checkpoint is then the first write to meet the full disk
-        f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
-        f"+callbacks.pause.marker={marker}",
-        f"+callbacks.pause.gate={gate}",
         output_root=small_filesystem / "outputs",
-        background=True,
     )
-    _wait_for(marker, run)
     _fill(small_filesystem)
     gate.unlink()
     output = run.communicate(timeout=180)[0]
