@@ -33,12 +33,11 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR_ENV = "VAE_EXP_DATA_DIR"
 
 
 def _reference_data(data_dir: str | None):
     from vae_exp.data import MNISTDigitsDataModule
-    from vae_exp.runs.locations import default_data_dir
+    from vae_exp.runs.locations import DATA_DIR_ENV, default_data_dir
 
     datamodule = MNISTDigitsDataModule(
         digits=(1, 8), data_dir=data_dir or os.environ.get(DATA_DIR_ENV) or default_data_dir()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import IO, Any
 
 from hydra.experimental.callback import Callback
@@ -20,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from vae_exp.runs.checks import check_train_config
 from vae_exp.runs.claims import claim_folder, lock_run
 from vae_exp.runs.errors import UserError
-from vae_exp.runs.layout import CONFIG_FILE
+from vae_exp.runs.locations import resolved
 from vae_exp.runs.resume import is_finished, resumed_config
 
 # Set by launchers for the extra processes of a multi-process run, which share rank 0's folder.
@@ -65,11 +64,7 @@ class ClaimRunFolder(Callback):
 
     @staticmethod
     def _check_resume(config: DictConfig) -> IO[str]:
-        folder = Path(config.resume).expanduser().resolve()
-        if not (folder / CONFIG_FILE).is_file():
-            raise UserError(
-                f"resume={config.resume} is not a vae-exp run folder: it has no {CONFIG_FILE}"
-            )
+        folder = resolved(config.resume)
         effective = resumed_config(config, list(config.hydra.overrides.task), folder)
         check_train_config(effective)
         if is_finished(folder, effective):

@@ -15,4 +15,5 @@ RESULTS_FILE = "results.json"
 EVALUATION_FILE = "evaluation.json"
 LOG_FILE = "train.log"
 RUNS_DIR = "runs"
+SWEEPS_DIR = "multirun"
 CLAIM_FILE = ".vae-exp-claim"  # marks a run or sweep folder as taken; locked while a run uses it

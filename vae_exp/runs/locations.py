@@ -13,17 +13,26 @@ import os
 import time
 from pathlib import Path
 
-from vae_exp.runs.layout import RUNS_DIR
+from vae_exp.runs.layout import RUNS_DIR, SWEEPS_DIR
 
 DATA_DIR_ENV = "VAE_EXP_DATA_DIR"
 OUTPUT_DIR_ENV = "VAE_EXP_OUTPUT_DIR"
-DEFAULT_OUTPUT_DIR = "outputs"
-RUN_STAMP = "%Y-%m-%d_%H-%M-%S"
+RUN_STAMP = "%Y-%m-%d_%H-%M-%S"  # names run, sweep and resume folders
 
 
 def absolute(path: str | Path) -> str:
     """`path` with `~` expanded, made absolute against the current directory."""
     return str(Path(path).expanduser().absolute())
+
+
+def resolved(path: str | Path) -> Path:
+    """`path` with `~` expanded and links resolved, e.g. the run folder named by `resume=`."""
+    return Path(path).expanduser().resolve()
+
+
+def stamp() -> str:
+    """The time now, as folder names show it: 2026-11-24_10-00-00."""
+    return time.strftime(RUN_STAMP)
 
 
 def default_data_dir() -> str:
@@ -34,7 +43,12 @@ def default_data_dir() -> str:
 
 def new_run_dir(output_root: str | Path) -> str:
     """A fresh folder `<output_root>/runs/<date>_<time>` (claimed, see `claim_fresh_dir`)."""
-    return claim_fresh_dir(Path(output_root) / RUNS_DIR / time.strftime(RUN_STAMP))
+    return claim_fresh_dir(Path(output_root) / RUNS_DIR / stamp())
+
+
+def new_sweep_dir(output_root: str | Path) -> str:
+    """A fresh folder `<output_root>/multirun/<date>_<time>` for a sweep."""
+    return claim_fresh_dir(Path(output_root) / SWEEPS_DIR / stamp())
 
 
 def claim_fresh_dir(path: str | Path) -> str:

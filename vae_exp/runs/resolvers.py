@@ -8,12 +8,19 @@ they start.
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from vae_exp.runs import layout
-from vae_exp.runs.locations import absolute, claim_fresh_dir, default_data_dir, new_run_dir
+from vae_exp.runs.locations import (
+    absolute,
+    claim_fresh_dir,
+    default_data_dir,
+    new_run_dir,
+    new_sweep_dir,
+    resolved,
+    stamp,
+)
 from vae_exp.sweeps.naming import job_name
 
 CONFIG_PACKAGE = "vae_exp.conf"
@@ -21,15 +28,14 @@ CONFIG_PACKAGE = "vae_exp.conf"
 
 def run_dir(resume: str | None, output_root: str) -> str:
     """The folder of a resumed run, or a freshly claimed one under `output_root`."""
-    return str(Path(resume).expanduser().resolve()) if resume else new_run_dir(output_root)
+    return str(resolved(resume)) if resume else new_run_dir(output_root)
 
 
-def hydra_subdir(resume: str | None, stamp: str) -> str:
+def hydra_subdir(resume: str | None) -> str:
     """Where Hydra saves this command's config: `.hydra`, or a new folder inside it on resume."""
     if not resume:
         return ".hydra"
-    folder = Path(resume).expanduser().resolve() / ".hydra" / f"resume-{stamp}"
-    return claim_fresh_dir(folder)
+    return claim_fresh_dir(resolved(resume) / ".hydra" / f"resume-{stamp()}")
 
 
 def group_choices(group: str, *left_out: str) -> str:
@@ -58,6 +64,7 @@ def register_resolvers() -> None:
     for name, resolver in (
         ("vae_exp.fresh_dir", claim_fresh_dir),
         ("vae_exp.run_dir", run_dir),
+        ("vae_exp.sweep_dir", new_sweep_dir),
         ("vae_exp.hydra_subdir", hydra_subdir),
     ):
         OmegaConf.register_new_resolver(name, resolver, use_cache=True, replace=True)

@@ -40,7 +40,7 @@ def job_name(sweep_dir: str, job_number: int, _root_: DictConfig) -> str:
     """The folder name of a sweep job; `job<N>` when it has no overrides.
 
     Two jobs whose names coincide (rounded floats, repeated values) still get
-    separate folders: the folder is claimed with `vae_exp.paths.claim_fresh_dir`.
+    separate folders: the folder is claimed with `vae_exp.runs.locations.claim_fresh_dir`.
     """
     overrides = _PARSER.parse_overrides(list(_root_.hydra.overrides.task))
     keys = _sweep_keys(sweep_dir, _root_)
