@@ -33,7 +33,7 @@ from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import EVALUATION_FILE
 from vae_exp.runs.locations import absolute, fresh_file
-from vae_exp.runs.values import require_int
+from vae_exp.runs.values import require_choice, require_int
 
 log = logging.getLogger(__name__)
 SPLIT_CHOICES = ("auto", *SPLITS)
@@ -60,7 +60,7 @@ def per_image_figures(
     log_px = importance_sampled_log_likelihood(
         x, z_mean, log_var, model.log_likelihood, num_samples, generator=generator
     )
-    values = {"loss": terms.loss, "recon": terms.recon, "kl": terms.kl, "neg_elbo": terms.neg_elbo}
+    values = {name: getattr(terms, name) for name in TERMS}
     return {**values, "nll": -log_px}, z_mean, log_var
 
 
@@ -72,8 +72,7 @@ def _mean_and_error(values: torch.Tensor) -> dict[str, float]:
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate the run of `cfg.run`; return the figures written to evaluation.json."""
-    if cfg.split not in SPLIT_CHOICES:
-        raise ConfigError("split", cfg.split, f"one of {', '.join(SPLIT_CHOICES)}")
+    require_choice("split", cfg.split, SPLIT_CHOICES)
     require_int("num_samples", cfg.num_samples, minimum=1)
     require_int("batch_size", cfg.batch_size, minimum=1)
     require_int("seed", cfg.seed, minimum=0)
