@@ -86,8 +86,43 @@ TINY_RUN = (
     "trainer.enable_progress_bar=false",
 )
 
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> tuple[Path, dict]:
+    """A two-epoch tiny run with every callback, logging to TensorBoard and CSV.
+
+    Returns the run folder, and its record and TensorBoard events (every image and scalar).
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from vae_exp.training import train
+
+    root = tmp_path_factory.mktemp("trained_run")
+    data_dir = write_small_mnist(root / "data")
+    run_dir = root / "run"
+    cfg = vae_exp.compose(
+        [
+            f"paths.run_dir={run_dir}",
+            f"data.data_dir={data_dir}",
+            *TINY_RUN,
+            "trainer.max_epochs=2",
+            "callbacks.latent_grid.grids=[[1,2],[0,3]]",
+            "callbacks.latent_traversal.base=3",
+            "logger=[tensorboard,csv]",
+        ]
+    )
+    record = train(cfg)
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    return run_dir, {"record": record, "events": events}
+
+
 # Any download attempt fails at once, with or without a network.
-_NO_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+_NO_NETWORK = {
+    "http_proxy": "http://127.0.0.1:9",
+    "https_proxy": "http://127.0.0.1:9",
+    "no_proxy": "127.0.0.1,localhost",  # servers that a test starts itself
+}
 
 
 @pytest.fixture

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from vae_exp.training import train
 
-from conftest import TINY_RUN, write_small_mnist
+from conftest import TINY_RUN
 
 TILE, GAP = 28, 1
 
 
 def _side(tiles: int) -> int:
     return tiles * TILE + (tiles - 1) * GAP
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> tuple[Path, dict]:
-    root = tmp_path_factory.mktemp("callbacks")
-    data_dir = write_small_mnist(root / "data")
-    run_dir = root / "run"
-    with initialize_config_module(version_base="1.3", config_module="vae_exp.conf"):
-        cfg = compose(
-            config_name="train",
-            overrides=[
-                f"paths.run_dir={run_dir}",
-                f"data.data_dir={data_dir}",
-                *TINY_RUN,
-                "trainer.max_epochs=2",
-                "callbacks.latent_grid.grids=[[1,2],[0,3]]",
-                "callbacks.latent_traversal.base=3",
-            ],
-        )
-    GlobalHydra.instance().clear()
-    record = train(cfg)
-    events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
-    events.Reload()
-    return run_dir, {"record": record, "events": events}
 
 
 def _image_sizes(events: EventAccumulator, tag: str) -> list[tuple[int, int]]:

@@ -20,6 +20,7 @@ RUN = (
     "trainer.limit_val_batches=4",
     "trainer.accelerator=cpu",
     "trainer.enable_progress_bar=false",
+    "logger=[tensorboard,csv]",
 )
 
 
@@ -53,7 +54,8 @@ def uninterrupted(tmp_path_factory) -> dict:
     outputs = tmp_path_factory.mktemp("uninterrupted")
     result = _train(outputs, *RUN)
     assert result.returncode == 0, result.stderr
-    return _results(next((outputs / "runs").iterdir()))
+    run_dir = next((outputs / "runs").iterdir())
+    return {**_results(run_dir), "metrics.csv": (run_dir / "metrics.csv").read_text()}
 
 
 def _interrupt_after_first_epoch(outputs: Path, signum: int) -> tuple[Path, str]:
@@ -93,6 +95,8 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, uninterrupted, sig
         assert record["metrics"][name] == uninterrupted["metrics"][name], name
     assert list(run_dir.glob(".hydra/resume-*/config.yaml"))  # the original .hydra/ is kept
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # curves continue in the run
+    # The epoch before the interruption stays, the interrupted one is written anew.
+    assert (run_dir / "metrics.csv").read_text() == uninterrupted["metrics.csv"]
 
 
 @pytest.mark.slow

@@ -14,17 +14,16 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
+from vae_exp.loggers.pictures import Picture, log_pictures
 from vae_exp.runs import atomic
 from vae_exp.runs.layout import FIGURES_DIR
 from vae_exp.runs.values import require_int
 
 log = logging.getLogger(__name__)
 
-Picture = torch.Tensor | Figure
-
 
 def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:
-    """The SummaryWriter of the trainer's TensorBoard logger, if it has one."""
+    """The SummaryWriter of the trainer's TensorBoard logger, for what only TensorBoard shows."""
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             return logger.experiment
@@ -83,8 +82,8 @@ def png_name(tag: str) -> str:
 class FigureCallback(pl.Callback):
     """Draws pictures after every n-th validation epoch and once at the end of training.
 
-    Subclasses implement `render`; this class logs what it returns to TensorBoard
-    (image tensors with `add_image`, matplotlib figures with `add_figure`) and,
+    Subclasses implement `render`; this class sends what it returns (image
+    tensors and matplotlib figures) to every logger that accepts images and,
     at the end of training, also writes each picture as a PNG into the run's
     `figures/` folder.
 
@@ -99,7 +98,7 @@ class FigureCallback(pl.Callback):
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
     ) -> dict[str, Picture]:
-        """Pictures by TensorBoard tag; `final` is True for the end-of-training call."""
+        """Pictures by tag (`images/...`); `final` is True for the end-of-training call."""
         raise NotImplementedError
 
     def check_for(self, latent_dim: int, val_images: int) -> None:
@@ -124,19 +123,11 @@ class FigureCallback(pl.Callback):
         # Drawing must not change training: iterating a DataLoader draws from the global RNG.
         with evaluating(pl_module), torch.random.fork_rng(devices=[]):
             pictures = self.render(trainer, pl_module, final)
-        writer = tensorboard_writer(trainer)
         step = trainer.global_step
-        if writer is not None:
-            # The last epoch may already have drawn the same step: log nothing twice.
-            for tag, picture in pictures.items():
-                if (tag, step) in self._logged:
-                    continue
-                if isinstance(picture, Figure):
-                    writer.add_figure(tag, picture, global_step=step, close=False)
-                else:
-                    writer.add_image(tag, picture, global_step=step)
-                self._logged.add((tag, step))
-            writer.flush()
+        # The last epoch may already have drawn the same step: log nothing twice.
+        fresh = {tag: p for tag, p in pictures.items() if (tag, step) not in self._logged}
+        log_pictures(trainer.loggers, fresh, step)
+        self._logged.update((tag, step) for tag in fresh)
         if final and not trainer.fast_dev_run:
             folder = Path(trainer.default_root_dir) / FIGURES_DIR
             folder.mkdir(parents=True, exist_ok=True)

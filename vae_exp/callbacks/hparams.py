@@ -1,4 +1,4 @@
-"""The run's hyperparameters with its final metrics, for TensorBoard's HPARAMS tab."""
+"""The run's hyperparameters, for every logger, and TensorBoard's HPARAMS tab."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard.summary import hparams
 
-from vae_exp.callbacks.base import tensorboard_writer
 from vae_exp.models.metrics import SUMMARY_METRICS
 
 
@@ -20,6 +20,9 @@ def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> d
         for key in ("latent_dim", "kl_weight", "reparameterization")
         if key in pl_module.hparams
     }
+    encoder = pl_module.hparams.get("encoder")
+    if isinstance(encoder, dict) and "_target_" in encoder:
+        params["network"] = str(encoder["_target_"]).rsplit(".", 1)[-1]
     datamodule = trainer.datamodule
     if datamodule is not None:
         params["digits"] = ",".join(str(d) for d in getattr(datamodule, "digits", ()))
@@ -35,12 +38,14 @@ def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> d
 
 
 class HyperparameterSummary(pl.Callback):
-    """Declares the run's hyperparameters and the metrics to show beside them.
+    """Gives every logger the run's hyperparameters, and TensorBoard the metrics beside them.
 
     TensorBoard's HPARAMS tab shows, for each run, the last value of each
     declared metric's scalar, so the metric columns fill in as training logs
-    them (declaring no metric is what leaves those columns empty). The same
-    hyperparameters go to every logger (`hparams.yaml` for TensorBoard's).
+    them (declaring no metric is what leaves those columns empty). Lightning's
+    public `log_hyperparams(params, metrics)` would also log each declared
+    metric's placeholder as a scalar at step 0, a false first point on every
+    curve; so the declaration goes straight to the writer's file writer.
 
     Args:
         metrics: scalar tags shown in the HPARAMS tab.
@@ -53,10 +58,10 @@ class HyperparameterSummary(pl.Callback):
         params = run_hyperparameters(trainer, pl_module)
         for logger in trainer.loggers:
             logger.log_hyperparams(params)
-        writer = tensorboard_writer(trainer)
-        if writer is None or not trainer.is_global_zero:
+        if not trainer.is_global_zero:
             return
-        experiment, session_start, session_end = hparams(params, dict.fromkeys(self.metrics, 0.0))
-        file_writer = writer._get_file_writer()
-        for summary in (experiment, session_start, session_end):
-            file_writer.add_summary(summary)
+        declaration = hparams(params, dict.fromkeys(self.metrics, 0.0))
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                for summary in declaration:  # experiment, session start, session end
+                    logger.experiment.file_writer.add_summary(summary)

@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.loggers.viewing import viewing_lines
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
 from vae_exp.runs import record as run_record
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import RESULTS_FILE
-from vae_exp.runs.locations import tensorboard_logdir
 from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
 from vae_exp.training import describe_error, is_disk_full, train
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 @rank_zero_only
-def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
+def _report(record: dict[str, Any], run_dir: str, cfg: DictConfig) -> None:
     metrics = record["metrics"]
     lines = [
         f"Finished ({record['status']}) after {record['epochs']} epochs "
@@ -43,7 +43,8 @@ def _report(record: dict[str, Any], run_dir: str, output_root: str) -> None:
     ]
     if record["best_checkpoint"]:
         lines.append(f"  checkpoint    {Path(run_dir) / record['best_checkpoint']}")
-    lines.append(f"  TensorBoard:  tensorboard --logdir {tensorboard_logdir(run_dir, output_root)}")
+    viewing = viewing_lines(cfg.get("logger"), run_dir, cfg.paths.output_root)
+    lines += [f"  {line}" for line in viewing]
     log.info("\n".join(lines))
 
 
@@ -108,7 +109,7 @@ def run(cfg: DictConfig) -> float:
             raise  # a search sweeper (Optuna) marks the trial failed and goes on
         # One job's crash must not end a grid sweep; the sweep's report names it.
         return math.nan
-    _report(record, run_dir, cfg.paths.output_root)
+    _report(record, run_dir, cfg)
     return record["metrics"].get(cfg.get("optimized_metric") or VAL_LOSS, math.nan)
 
 

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig, ListConfig
 
 from vae_exp.data.mnist_sources import SOURCES
+from vae_exp.loggers.extras import check_logger_packages
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
 from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.values import is_int, plain, require_choice, require_int, require_number
@@ -46,6 +47,7 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     if on_this_machine:
         check_accelerator(cfg.trainer.get("accelerator", "auto"))
     check_folders(cfg.paths.output_root, cfg.data.data_dir)
+    check_logger_packages(cfg.get("logger"))
 
 
 def check_trainer(trainer: DictConfig) -> None:

@@ -14,6 +14,8 @@ CONFIG_FILE = "config.yaml"
 RESULTS_FILE = "results.json"
 EVALUATION_FILE = "evaluation.json"
 LOG_FILE = "train.log"
+METRICS_FILE = "metrics.csv"  # logger=csv
+HPARAMS_FILE = "hparams.yaml"  # what the loggers were given as hyperparameters
 RUNS_DIR = "runs"
 SWEEPS_DIR = "multirun"
 CLAIM_FILE = ".vae-exp-claim"  # marks a run or sweep folder as taken; locked while a run uses it

@@ -8,6 +8,7 @@ they start.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -50,6 +51,11 @@ def layout_name(name: str) -> str:
     return getattr(layout, name)
 
 
+def folder_name(path: str) -> str:
+    """A run's name in loggers that name runs: its folder's (a sweep job's `3_kl_weight=...`)."""
+    return Path(path).name
+
+
 def register_resolvers() -> None:
     """Make the `vae_exp.*` resolvers of the configs available (idempotent)."""
     for name, resolver in (
@@ -58,6 +64,7 @@ def register_resolvers() -> None:
         ("vae_exp.job_name", job_name),
         ("vae_exp.choices", group_choices),
         ("vae_exp.layout", layout_name),
+        ("vae_exp.folder_name", folder_name),
     ):
         OmegaConf.register_new_resolver(name, resolver, replace=True)
     # Cached, so that every resolution of a folder name gives the one folder claimed.

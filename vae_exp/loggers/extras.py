@@ -1,0 +1,41 @@
+"""Loggers that need an optional extra: refused in one line, before training, if it is missing."""
+
+from __future__ import annotations
+
+import importlib
+
+from hydra.utils import get_class
+from omegaconf import DictConfig
+
+from vae_exp.runs.errors import UserError
+
+# Lightning logger class -> (the package it needs, the vae-exp extra that installs it).
+NEEDS = {
+    "pytorch_lightning.loggers.MLFlowLogger": ("mlflow", "mlflow"),
+    "pytorch_lightning.loggers.WandbLogger": ("wandb", "wandb"),
+}
+
+
+def check_logger_packages(loggers: DictConfig | None) -> None:
+    """Raise UserError naming the extra to install for a chosen logger whose package is missing."""
+    for name, entry in (loggers or {}).items():
+        if not isinstance(entry, DictConfig) or "_target_" not in entry:
+            continue
+        try:
+            logger_class = get_class(entry._target_)
+        except Exception:  # a wrong target is reported when the logger is built
+            continue
+        for base, (package, extra) in NEEDS.items():
+            if issubclass(logger_class, get_class(base)) and not _importable(package):
+                raise UserError(
+                    f"logger={name} needs the {package} package, which is not installed: "
+                    f'pip install "vae-exp[{extra}]"'
+                )
+
+
+def _importable(package: str) -> bool:
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
