@@ -103,6 +103,7 @@ def test_each_tool_has_its_own_help(tool, tmp_path):
     assert tool in result.stdout and "Hydra" not in result.stdout
 
 
+@pytest.mark.slow
 def test_bash_completion_offers_settings(tmp_path):
     script = textwrap.dedent(
         """
