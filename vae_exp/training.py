@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.runs import record as run_record
 from vae_exp.runs.atomic import DiskFullError
-from vae_exp.runs.checks import check_optimized_metric, check_train_config
+from vae_exp.runs.checks import check_image_shape, check_optimized_metric, check_train_config
 from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.resume import ResumePoint
 
@@ -91,6 +91,7 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
 
     datamodule = build(cfg.data, "data")
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
+    check_image_shape(cfg.network, tuple(datamodule.train_set.tensors[0].shape[1:]))
     model = build(cfg.model, "model")
     named = instantiate_all(cfg.get("callbacks"), "callbacks")
     check_callbacks(named, model.latent_dim, len(datamodule.val_set))

@@ -17,17 +17,21 @@ def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> d
     """The settings that tell runs apart, read from the objects being trained."""
     params: dict[str, Any] = {
         key: pl_module.hparams[key]
-        for key in ("latent_dim", "kl_weight", "reparameterization")
+        for key in ("latent_dim", "kl_weight", "kl_warmup_epochs", "reparameterization")
         if key in pl_module.hparams
     }
     encoder = pl_module.hparams.get("encoder")
     if isinstance(encoder, dict) and "_target_" in encoder:
         params["network"] = str(encoder["_target_"]).rsplit(".", 1)[-1]
+    for part in ("likelihood", "objective"):
+        if hasattr(getattr(pl_module, part, None), "describe"):
+            params[part] = getattr(pl_module, part).describe()
     datamodule = trainer.datamodule
     if datamodule is not None:
         params["digits"] = ",".join(str(d) for d in getattr(datamodule, "digits", ()))
         params["batch_size"] = getattr(datamodule, "batch_size", None)
         params["data_source"] = getattr(datamodule, "source_used", None)
+        params["binarize"] = getattr(datamodule, "binarize", None)
     if trainer.optimizers:
         optimizer = trainer.optimizers[0]
         params["optimizer"] = type(optimizer).__name__

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from vae_exp.data.binarization import EVALUATION_SEED, binarized_set
 from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         batch_size: images per training and validation batch.
         num_workers: DataLoader worker processes; 0 is fastest for in-memory data.
         val_split: share of the training images held out for validation, or 0.
-        seed: seeds the held-out split.
+        seed: seeds the held-out split (and the training set's draw with binarize=static).
+        binarize: `none`, `dynamic` or `static` (see `vae_exp.data.binarization`).
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         val_split: float = 0.0,
         seed: int = 0,
+        binarize: str = "none",
     ) -> None:
         super().__init__()
         self.digits = tuple(int(d) for d in digits)
@@ -74,6 +78,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.val_split = val_split
         self.seed = seed
+        self.binarize = binarize
         self.source_used: str | None = None
         self.train_set: TensorDataset | None = None
         self.val_set: TensorDataset | None = None
@@ -108,6 +113,23 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
                 100 * SAMPLE_VAL_FRACTION,
             )
             self.train_set, self.val_set = hold_out(train, SAMPLE_VAL_FRACTION, self.seed)
+        if self.binarize != "none":
+            self._binarize_splits()
+
+    def _binarize_splits(self) -> None:
+        same = self.val_set is self.test_set
+        self.val_set = binarized_set(self.val_set, EVALUATION_SEED)
+        if self.test_set is not None:
+            self.test_set = self.val_set if same else binarized_set(self.test_set, EVALUATION_SEED)
+        if self.binarize == "static":
+            self.train_set = binarized_set(self.train_set, self.seed)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """With binarize=dynamic, a fresh binary draw of each training batch."""
+        if self.binarize == "dynamic" and self.trainer is not None and self.trainer.training:
+            images, *rest = batch
+            return [torch.bernoulli(images), *rest]
+        return batch
 
     def split(self, name: str) -> TensorDataset | None:
         """The images of split `name` (train, val, test); None for a test split the data lack."""

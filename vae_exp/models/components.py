@@ -41,9 +41,11 @@ def _checked_class(config: Mapping[str, Any], setting: str, base: type) -> type:
     return found
 
 
-def build_module(config: Mapping[str, Any], setting: str) -> torch.nn.Module:
-    """The `torch.nn.Module` that `config` names, e.g. an encoder."""
-    _checked_class(config, setting, torch.nn.Module)
+def build_module(
+    config: Mapping[str, Any], setting: str, base: type[torch.nn.Module] = torch.nn.Module
+) -> Any:
+    """The module that `config` names, e.g. an encoder; refused unless a subclass of `base`."""
+    _checked_class(config, setting, base)
     return instantiate(dict(config), _convert_="all")
 
 

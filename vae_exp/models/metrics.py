@@ -29,6 +29,7 @@ TRAIN_LOSS_STEP = "train/loss_step"
 VAL_LOSS = metric_name("val", "loss")
 VAL_NEG_ELBO = metric_name("val", "neg_elbo")
 ACTIVE_UNITS = "val/active_units"
+KL_COEFFICIENT = "train/kl_coefficient"  # logged while kl_warmup_epochs raises it
 
 # The figures that tell runs apart: the HPARAMS columns and the sweep summary's.
 SUMMARY_METRICS = (VAL_LOSS, VAL_NEG_ELBO, ACTIVE_UNITS)

@@ -1,11 +1,17 @@
-"""The reference convolutional encoder and decoder, for any latent size.
+"""The encoders and decoders: `network=conv` (the reference) and `network=mlp`.
 
-Layer for layer the network of the reference Keras experiment (see the README's
-"Model" section). Encoder and decoder are separate modules so that tools can
-decode latent vectors without an encoder, or encode without a decoder.
+The convolutional pair is layer for layer the network of the reference Keras
+experiment (see the README's "Model" section). Encoder and decoder are separate
+modules so that tools can decode latent vectors without an encoder, or encode
+without a decoder. Encoders return the posterior's mean and log-variance;
+decoders return one real number per pixel, which the likelihood reads.
 """
 
 from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -62,6 +68,57 @@ class ConvDecoder(nn.Module):
             nn.ReLU(),
             Conv2dSame(32, 1, 2),
         )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class MLPEncoder(nn.Module):
+    """Maps images of `image_shape` through ReLU layers of sizes `hidden` to mean and log-variance.
+
+    `hidden=[400]`, `latent_dim=40` on 28x28 images is the 784-400-40 encoder of
+    the MNIST likelihood tables (Burda et al., 2016).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        hidden: Sequence[int] = (400,),
+        image_shape: Sequence[int] = IMAGE_SHAPE,
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        sizes = [math.prod(image_shape), *hidden]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for inputs, outputs in itertools.pairwise(sizes):
+            layers += [nn.Linear(inputs, outputs), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.z_mean = nn.Linear(sizes[-1], latent_dim)
+        self.z_log_var = nn.Linear(sizes[-1], latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x)
+        return self.z_mean(h), self.z_log_var(h)
+
+
+class MLPDecoder(nn.Module):
+    """The mirror of `MLPEncoder`: latent vectors to one output per pixel of `image_shape`."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        hidden: Sequence[int] = (400,),
+        image_shape: Sequence[int] = IMAGE_SHAPE,
+    ) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        sizes = [latent_dim, *reversed(hidden)]
+        layers: list[nn.Module] = []
+        for inputs, outputs in itertools.pairwise(sizes):
+            layers += [nn.Linear(inputs, outputs), nn.ReLU()]
+        layers += [nn.Linear(sizes[-1], math.prod(image_shape))]
+        layers += [nn.Unflatten(1, tuple(image_shape))]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

@@ -11,17 +11,22 @@ import torch
 
 from vae_exp.models import reparameterization as reparam
 from vae_exp.models.components import OptimizerFactory, build_module, optimizer_factory, plain
-from vae_exp.models.losses import LossTerms, batch_mean, per_image_terms, pixel_bce
+from vae_exp.models.likelihoods import Likelihood
+from vae_exp.models.losses import LossTerms, batch_mean
 from vae_exp.models.metrics import (
+    KL_COEFFICIENT,
     TERMS,
     TRAIN_LOSS_STEP,
     metric_name,
     model_metric_names,
 )
+from vae_exp.models.objectives import Objective
 from vae_exp.runs.errors import DivergenceError
 
 # RMSprop with Keras's defaults, the reference experiment's optimizer.
 REFERENCE_OPTIMIZER = {"_target_": "torch.optim.RMSprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-7}
+REFERENCE_LIKELIHOOD = {"_target_": "vae_exp.models.likelihoods.Bernoulli"}
+REFERENCE_OBJECTIVE = {"_target_": "vae_exp.models.objectives.ELBO"}
 
 
 def reference_network(latent_dim: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -33,7 +38,7 @@ def reference_network(latent_dim: int) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class VAE(pl.LightningModule):
-    """A VAE trained on the reference experiment's loss, by default with the reference network.
+    """A VAE; by default the reference experiment's network, likelihood and loss.
 
     Args:
         encoder: config of the encoder (`_target_` naming an `nn.Module` that maps
@@ -50,6 +55,11 @@ class VAE(pl.LightningModule):
         channels_last: keep convolution weights and images in channels-last memory
             order, which makes the convolutions faster on CPUs (about 10% here) and
             tensor-core GPUs; the results are the same up to float rounding.
+        likelihood: config of p(x | z) (`vae_exp.models.likelihoods`); None: Bernoulli.
+        objective: config of the training objective (`vae_exp.models.objectives`);
+            None: the reference's weighted ELBO.
+        kl_warmup_epochs: the KL coefficient rises linearly from 0 to kl_weight over
+            this many epochs of training (validation always uses kl_weight).
 
     Example:
         >>> vae = VAE(latent_dim=2, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3})
@@ -66,6 +76,9 @@ class VAE(pl.LightningModule):
         reparameterization: str = "standard",
         optimizer: Mapping[str, Any] | OptimizerFactory | None = None,
         channels_last: bool = True,
+        likelihood: Mapping[str, Any] | None = None,
+        objective: Mapping[str, Any] | None = None,
+        kl_warmup_epochs: int = 0,
     ) -> None:
         super().__init__()
         reparam.check_reparameterization(reparameterization)
@@ -73,6 +86,8 @@ class VAE(pl.LightningModule):
         # Plain data, so that checkpoints hold the parts' configs and load with weights_only.
         encoder, decoder = plain(encoder or default_encoder), plain(decoder or default_decoder)
         optimizer = plain(optimizer or REFERENCE_OPTIMIZER)
+        likelihood = plain(likelihood or REFERENCE_LIKELIHOOD)
+        objective = plain(objective or REFERENCE_OBJECTIVE)
         ignored = [] if isinstance(optimizer, dict) else ["optimizer"]
         self.save_hyperparameters(ignore=ignored, logger=False)
         self.latent_dim = latent_dim
@@ -81,6 +96,9 @@ class VAE(pl.LightningModule):
         self.optimizer_factory = optimizer_factory(optimizer)
         self.encoder = build_module(encoder, "encoder")
         self.decoder = build_module(decoder, "decoder")
+        self.likelihood: Likelihood = build_module(likelihood, "likelihood", Likelihood)
+        self.objective: Objective = build_module(objective, "objective", Objective)
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
 
@@ -89,8 +107,8 @@ class VAE(pl.LightningModule):
         return self.encoder(x.contiguous(memory_format=self.memory_format))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Pixel probabilities (N, 1, 28, 28) of latent vectors z."""
-        return torch.sigmoid(self.decoder(z))
+        """The expected images (N, C, H, W), in [0, 1], of latent vectors z."""
+        return self.likelihood.mean(self.decoder(z))
 
     def reparameterize(self, z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
         return reparam.sample(z_mean, z_log_var, self.reparameterization)
@@ -105,33 +123,39 @@ class VAE(pl.LightningModule):
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
         return self.decode(z)
 
-    def per_image_terms(self, x: torch.Tensor) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
-        """Each image's loss terms, sampling z as in training (evaluation samples too).
+    def per_image_terms(
+        self, x: torch.Tensor, kl_scale: float = 1.0
+    ) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
+        """Each image's loss terms under the objective, sampling z as in training.
 
         Returns the terms (each of shape (N,)), the posterior mean and the
         log-variance that sampling used.
         """
-        z_mean, z_log_var = self.encode(x)
-        logits = self.decoder(self.reparameterize(z_mean, z_log_var))
-        posterior = reparam.posterior_log_var(z_log_var, self.reparameterization)
-        terms = per_image_terms(logits, x, z_mean, z_log_var, posterior, self.kl_weight)
-        return terms, z_mean, posterior
+        terms, (z_mean, posterior_log_var) = self.objective.per_image_terms(self, x, kl_scale)
+        return terms, z_mean, posterior_log_var
 
-    def loss_terms(self, x: torch.Tensor) -> LossTerms:
+    def loss_terms(self, x: torch.Tensor, kl_scale: float = 1.0) -> LossTerms:
         """The batch means of `per_image_terms`."""
-        return batch_mean(self.per_image_terms(x)[0])
+        return batch_mean(self.per_image_terms(x, kl_scale)[0])
 
     def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log p(x | z) for images x (N, 1, 28, 28) and latents z (N, k, D): (N, k)."""
+        """log p(x | z) for images x (N, C, H, W) and latents z (N, k, D): (N, k)."""
         n, k, _ = z.shape
-        logits = self.decoder(z.reshape(n * k, -1)).reshape(n, k, *x.shape[1:])
-        return -pixel_bce(logits, x.unsqueeze(1).expand_as(logits)).flatten(2).sum(dim=2)
+        output = self.decoder(z.reshape(n * k, -1)).reshape(n, k, *x.shape[1:])
+        return self.likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2).sum(2)
+
+    def kl_scale(self) -> float:
+        """The warm-up's factor of the KL coefficient at this training step, in [0, 1]."""
+        if not self.kl_warmup_epochs:
+            return 1.0
+        steps_per_epoch = max(1, int(self.trainer.num_training_batches))
+        return min(1.0, self.global_step / (self.kl_warmup_epochs * steps_per_epoch))
 
     def on_train_epoch_start(self) -> None:
         self._train_sums = torch.zeros(len(TERMS) + 1, device=self.device)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        terms = self.loss_terms(batch[0])
+        terms = self.loss_terms(batch[0], self.kl_scale())
         if not torch.isfinite(terms.loss):
             raise DivergenceError(self._divergence_message(terms))
         # Summed here and logged once per epoch: a `self.log` call per term and step costs
@@ -172,6 +196,8 @@ class VAE(pl.LightningModule):
             self.log(
                 metric_name("train", name), value, on_step=False, on_epoch=True, sync_dist=True
             )
+        if self.kl_warmup_epochs:
+            self.log(KL_COEFFICIENT, self.kl_weight * self.kl_scale(), on_step=False, on_epoch=True)
 
     def _divergence_message(self, terms: LossTerms) -> str:
         """Which term stopped being finite, where, and what to try."""
@@ -185,10 +211,9 @@ class VAE(pl.LightningModule):
             "+trainer.gradient_clip_val=1.0"
         )
 
-    @staticmethod
-    def metric_names() -> set[str]:
+    def metric_names(self) -> set[str]:
         """The metrics this module logs, for checking a metric name before training."""
-        return model_metric_names()
+        return model_metric_names() | ({KL_COEFFICIENT} if self.kl_warmup_epochs else set())
 
     def _log_terms(self, stage: str, terms: LossTerms, batch_size: int) -> None:
         for name in TERMS:

@@ -11,10 +11,13 @@ import os
 from pathlib import Path
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig
 
+from vae_exp.data.binarization import BINARIZATIONS
 from vae_exp.data.mnist_sources import SOURCES
 from vae_exp.loggers.extras import check_logger_packages
+from vae_exp.models.likelihoods import LEARNED
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
 from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.values import is_int, plain, require_choice, require_int, require_number
@@ -42,12 +45,59 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     if cfg.data.val_split >= 1:
         raise ConfigError("data.val_split", cfg.data.val_split, "a share in [0, 1)")
     require_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
+    require_choice("data.binarize", cfg.data.get("binarize", "none"), BINARIZATIONS)
+    check_model_choices(cfg)
     require_number("optimizer.lr", cfg.optimizer.lr, minimum=0.0, strict=True)
     check_trainer(cfg.trainer)
     if on_this_machine:
         check_accelerator(cfg.trainer.get("accelerator", "auto"))
     check_folders(cfg.paths.output_root, cfg.data.data_dir)
     check_logger_packages(cfg.get("logger"))
+
+
+def check_model_choices(cfg: DictConfig) -> None:
+    """The settings of the chosen network, likelihood and objective, and the KL warm-up."""
+    network = cfg.get("network") or {}
+    if "hidden" in network:
+        hidden = network.hidden
+        sizes = list(hidden) if isinstance(hidden, (list, ListConfig)) else []
+        if not sizes or not all(is_int(h) and h >= 1 for h in sizes):
+            allowed = "a non-empty list of layer sizes >= 1, e.g. network.hidden=[400]"
+            raise ConfigError("network.hidden", plain(hidden), allowed)
+    if "image_shape" in network:
+        shape = network.image_shape
+        if not (isinstance(shape, (list, ListConfig)) and len(shape) == 3):
+            raise ConfigError("network.image_shape", plain(shape), "[channels, height, width]")
+        if not all(is_int(n) and n >= 1 for n in shape):
+            raise ConfigError("network.image_shape", plain(shape), "three sizes >= 1")
+    likelihood = cfg.get("likelihood") or {}
+    if "sigma" in likelihood and likelihood.sigma != LEARNED:
+        sigma = likelihood.sigma
+        if not (isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and sigma > 0):
+            raise ConfigError("likelihood.sigma", sigma, f"a number > 0, or {LEARNED}")
+    objective = cfg.get("objective") or {}
+    if "samples" in objective:
+        require_int("objective.samples", objective.samples, minimum=1)
+    warmup = require_int("kl_warmup_epochs", cfg.get("kl_warmup_epochs", 0), minimum=0)
+    if warmup and not _objective_class(objective).uses_kl_weight:
+        allowed = "0 with objective=iwae, which has no KL weight to warm up"
+        raise ConfigError("kl_warmup_epochs", warmup, allowed)
+
+
+def _objective_class(objective: DictConfig) -> type:
+    try:
+        return get_class(objective._target_)
+    except Exception:
+        target = objective.get("_target_")
+        raise ConfigError("objective._target_", target, "an objective class") from None
+
+
+def check_image_shape(network: DictConfig, data_shape: tuple[int, ...]) -> None:
+    """Refuse a network built for images of another shape than the data's."""
+    shape = network.get("image_shape")
+    if shape is not None and tuple(shape) != tuple(data_shape):
+        allowed = f"the data's image shape, {list(data_shape)}"
+        raise ConfigError("network.image_shape", plain(shape), allowed)
 
 
 def check_trainer(trainer: DictConfig) -> None:
