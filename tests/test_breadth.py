@@ -1,0 +1,235 @@
+"""Networks, likelihoods, objectives, KL warm-up and binarised data, chosen by config."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import vae_exp
+from vae_exp.data.datamodule import MNISTDigitsDataModule
+from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
+from vae_exp.models.losses import pixel_bce
+from vae_exp.models.objectives import IWAE
+from vae_exp.runs.errors import ConfigError
+from vae_exp.training import build, train
+
+from conftest import TINY_RUN
+
+NETWORKS = ("conv", "mlp")
+LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "gaussian")
+OBJECTIVES = ("elbo", "iwae")
+
+
+# --- likelihoods are densities -------------------------------------------------------------
+
+
+def _integral(density: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    return torch.trapezoid(density, points, dim=-1)
+
+
+def test_continuous_bernoulli_is_a_density_on_the_unit_interval():
+    logits = torch.tensor([-6.0, -1.0, 0.0, 1e-3, 2.0, 6.0]).unsqueeze(1)
+    x = torch.linspace(0, 1, 20001, dtype=torch.float64).expand(len(logits), -1)
+    density = ContinuousBernoulli().log_prob(logits.double().expand_as(x), x).exp()
+    assert _integral(density, x[0]) == pytest.approx(torch.ones(len(logits)), abs=1e-6)
+    # Unlike the Bernoulli "density" of grey levels, which falls short of 1.
+    bernoulli = Bernoulli().log_prob(logits.double().expand_as(x), x).exp()
+    assert (_integral(bernoulli, x[0])[1:-1] < 0.99).all()
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.3, "learned"])
+def test_gaussian_is_a_density_and_learns_only_a_learned_sigma(sigma):
+    likelihood = Gaussian(sigma).double()
+    x = torch.linspace(-8, 9, 200001, dtype=torch.float64)
+    output = torch.full_like(x, 0.7)
+    density = likelihood.log_prob(output, x).detach().exp()
+    assert _integral(density, x).item() == pytest.approx(1.0, abs=1e-6)
+    assert likelihood.log_sigma.requires_grad == (sigma == "learned")
+
+
+def test_bernoulli_is_the_reference_cross_entropy_and_sums_to_one_on_binary_pixels():
+    logits = torch.randn(4, 1, 28, 28)
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.equal(Bernoulli().log_prob(logits, x), -pixel_bce(logits, x))
+    total = sum(Bernoulli().log_prob(logits, torch.full_like(x, v)).exp() for v in (0.0, 1.0))
+    assert torch.allclose(total, torch.ones_like(total), atol=1e-5)
+
+
+def test_pictures_show_each_likelihoods_mean_within_the_unit_interval():
+    output = torch.linspace(-30, 30, 101)
+    for likelihood in (Bernoulli(), ContinuousBernoulli(), Gaussian(0.1)):
+        mean = likelihood.mean(output)
+        assert mean.min() >= 0 and mean.max() <= 1 and (mean.diff() >= 0).all()
+
+
+# --- objectives ------------------------------------------------------------------------------
+
+
+def _model(*overrides: str):
+    return build(vae_exp.compose(list(overrides)).model, "model")
+
+
+def test_elbo_with_beta_one_is_the_negative_elbo_per_pixel():
+    torch.manual_seed(0)
+    latent_dim = 6
+    model = _model("network=mlp", f"latent_dim={latent_dim}", f"kl_weight={latent_dim / 1568}")
+    terms = model.per_image_terms(torch.rand(8, 1, 28, 28))[0]
+    assert torch.allclose(terms.loss * 784, terms.neg_elbo, rtol=1e-5)
+
+
+def test_iwae_bound_tightens_with_more_samples_and_k1_matches_the_elbo():
+    torch.manual_seed(0)
+    model = _model("network=mlp", "latent_dim=4", "objective=iwae")
+    x = torch.bernoulli(torch.rand(64, 1, 28, 28))
+    bounds = {}
+    with torch.no_grad():
+        for k in (1, 50):
+            model.objective = IWAE(samples=k)
+            draws = [model.per_image_terms(x)[0] for _ in range(20)]
+            bounds[k] = -torch.stack([t.loss for t in draws]).mean() * 784
+            neg_elbo = torch.stack([t.neg_elbo for t in draws]).mean()
+    assert bounds[50] > bounds[1] + 1.0  # nats per image
+    assert -bounds[1] == pytest.approx(neg_elbo.item(), rel=0.01)  # K = 1: the ELBO
+
+
+# --- training with the choices ---------------------------------------------------------------
+
+
+def _train(compose_train, small_mnist_dir, *overrides: str) -> tuple[dict, Path]:
+    cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, *overrides)
+    return train(cfg), Path(cfg.paths.run_dir)
+
+
+def _matrix_case(network: str, likelihood: str, objective: str):
+    slow = (network, likelihood, objective) not in {
+        ("conv", "gaussian", "elbo"),
+        ("mlp", "continuous_bernoulli", "iwae"),
+    }
+    return pytest.param(network, likelihood, objective, marks=pytest.mark.slow if slow else ())
+
+
+@pytest.mark.parametrize(
+    ("network", "likelihood", "objective"),
+    [_matrix_case(*case) for case in itertools.product(NETWORKS, LIKELIHOODS, OBJECTIVES)],
+)
+def test_every_combination_trains_with_its_pictures_and_statistics(
+    compose_train, small_mnist_dir, network, likelihood, objective
+):
+    record, run_dir = _train(
+        compose_train,
+        small_mnist_dir,
+        f"network={network}",
+        f"likelihood={likelihood}",
+        f"objective={objective}",
+        "logger=[tensorboard,csv]",
+    )
+    assert record["status"] == "completed"
+    metrics = record["metrics"]
+    assert all(math.isfinite(metrics[name]) for name in ("val/loss", "val/neg_elbo"))
+    assert "val/active_units" in metrics and "val/kl_dim/0" in metrics
+    run = vae_exp.load_run(run_dir)
+    assert {p.name for p in (run.folder / "figures").iterdir()} >= {
+        "reconstructions.png",
+        "samples.png",
+        "latent_traversal.png",
+    }
+    assert type(run.model.likelihood).__name__.lower() == likelihood.replace("_", "")
+    assert type(run.model.objective).__name__.lower() == objective
+
+
+def test_kl_warmup_raises_the_coefficient_linearly_and_logs_it(compose_train, small_mnist_dir):
+    _, run_dir = _train(
+        compose_train,
+        small_mnist_dir,
+        "kl_warmup_epochs=3",
+        "trainer.max_epochs=4",
+        "kl_weight=0.01",
+        "logger=csv",
+    )
+    with (run_dir / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    # Three steps an epoch: the coefficient at each epoch's end is 0.01 x min(1, steps / 9).
+    coefficients = [float(row["train/kl_coefficient"]) for row in rows]
+    assert coefficients == pytest.approx([0.01 / 3, 0.02 / 3, 0.01, 0.01])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["network=mlp", "network.hidden=[]"], "network.hidden=[] is not allowed"),
+        (["network=mlp", "network.hidden=[400,0]"], "network.hidden=[400, 0] is not allowed"),
+        (["likelihood=gaussian", "likelihood.sigma=-1"], "likelihood.sigma=-1 is not allowed"),
+        (["likelihood=gaussian", "likelihood.sigma=big"], "likelihood.sigma='big' is not"),
+        (["objective=iwae", "objective.samples=0"], "objective.samples=0 is not allowed"),
+        (["kl_warmup_epochs=-1"], "kl_warmup_epochs=-1 is not allowed"),
+        (["objective=iwae", "kl_warmup_epochs=2"], "no KL weight to warm up"),
+        (["data.binarize=yes"], "data.binarize='yes' is not allowed: one of none, dynamic"),
+        (["network=mlp", "network.image_shape=[1,32,32]"], "the data's image shape, [1, 28, 28]"),
+    ],
+)
+def test_bad_choices_are_refused_before_training(
+    compose_train, small_mnist_dir, overrides, message
+):
+    with pytest.raises(ConfigError) as refused:
+        _train(compose_train, small_mnist_dir, *overrides)
+    assert message in str(refused.value)
+
+
+# --- binarised data --------------------------------------------------------------------------
+
+
+def _datamodule(small_mnist_dir, binarize: str, seed: int = 0) -> MNISTDigitsDataModule:
+    datamodule = MNISTDigitsDataModule(
+        digits=range(10), data_dir=small_mnist_dir, source="full", binarize=binarize, seed=seed
+    )
+    datamodule.setup()
+    return datamodule
+
+
+def _binary(images: torch.Tensor) -> bool:
+    return bool(((images == 0) | (images == 1)).all())
+
+
+def test_binarised_evaluation_images_are_the_same_draw_for_every_run(small_mnist_dir):
+    grey = _datamodule(small_mnist_dir, "none")
+    first, second = (_datamodule(small_mnist_dir, "dynamic", seed) for seed in (1, 2))
+    assert not _binary(grey.val_set.tensors[0])
+    assert _binary(first.val_set.tensors[0]) and first.split("test") is first.val_set
+    assert torch.equal(first.val_set.tensors[0], second.val_set.tensors[0])
+    assert torch.equal(first.train_set.tensors[0], grey.train_set.tensors[0])  # drawn per batch
+
+
+def test_static_binarisation_draws_the_training_set_once_by_seed(small_mnist_dir):
+    first, again, other = (_datamodule(small_mnist_dir, "static", s) for s in (1, 1, 2))
+    assert _binary(first.train_set.tensors[0])
+    assert torch.equal(first.train_set.tensors[0], again.train_set.tensors[0])
+    assert not torch.equal(first.train_set.tensors[0], other.train_set.tensors[0])
+
+
+def test_dynamic_binarisation_draws_each_training_batch_afresh(compose_train, small_mnist_dir):
+    seen: list[torch.Tensor] = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.detach().clone())
+            return x
+
+    cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, "data.binarize=dynamic")
+    cfg.trainer.max_epochs = 2
+    cfg.trainer.limit_train_batches = 1
+    cfg.data.batch_size = 300  # the whole training set (60 ones and eights) in one batch
+    model = build(cfg.model, "model")
+    encoder = model.encoder
+    model.encoder = torch.nn.Sequential(Spy(), encoder)
+    datamodule = build(cfg.data, "data")
+    trainer = build(cfg.trainer, "trainer", callbacks=[], logger=False)
+    trainer.fit(model, datamodule=datamodule)
+    training = [x for x in seen if len(x) == len(datamodule.train_set)]
+    assert len(training) == 2 and all(_binary(x) for x in training)
+    # Shuffled, so compare what does not depend on the order: the sum of the images.
+    assert not torch.equal(training[0].sum(dim=0), training[1].sum(dim=0))
