@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from vae_exp.data.binarization import EVALUATION_SEED, binarized_set
 from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
+from vae_exp.runs.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,12 @@ def select_digits(
     return TensorDataset(pixels, labels[keep].clone())
 
 
-def hold_out(dataset: TensorDataset, fraction: float, seed: int) -> tuple[TensorDataset, ...]:
-    """Split off a seeded random `fraction` of `dataset` for validation."""
-    n_val = max(1, round(len(dataset) * fraction))
+def hold_out(dataset: TensorDataset, share: float, seed: int) -> tuple[TensorDataset, ...]:
+    """Split off a seeded random `share` of `dataset` (a number of images if >= 1) for validation."""
+    n_val = int(share) if share >= 1 else max(1, round(len(dataset) * share))
+    if n_val >= len(dataset):
+        allowed = f"fewer images than the {len(dataset)} training images of the chosen classes"
+        raise ConfigError("data.val_split", share, allowed)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     val_idx, train_idx = order[:n_val], order[n_val:]
     return (
@@ -54,7 +58,8 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         source: `auto`, `full` or `sample` (see `vae_exp.data.mnist_sources`).
         batch_size: images per training and validation batch.
         num_workers: DataLoader worker processes; 0 is fastest for in-memory data.
-        val_split: share of the training images held out for validation, or 0.
+        val_split: share of the training images held out for validation (a number
+            of images if >= 1), or 0.
         seed: seeds the held-out split (and the training set's draw with binarize=static).
         binarize: `none`, `dynamic` or `static` (see `vae_exp.data.binarization`).
     """

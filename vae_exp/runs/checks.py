@@ -41,9 +41,7 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     require_int("data.batch_size", cfg.data.batch_size, minimum=1)
     require_int("data.num_workers", cfg.data.num_workers, minimum=0)
     require_choice("data.source", cfg.data.source, SOURCES)
-    require_number("data.val_split", cfg.data.val_split, minimum=0.0)
-    if cfg.data.val_split >= 1:
-        raise ConfigError("data.val_split", cfg.data.val_split, "a share in [0, 1)")
+    _check_val_split(cfg.data.val_split)
     require_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
     require_choice("data.binarize", cfg.data.get("binarize", "none"), BINARIZATIONS)
     check_model_choices(cfg)
@@ -162,6 +160,14 @@ def _check_batch_limit(setting: str, value: object) -> None:
     raise ConfigError(
         setting, value, "null (all batches), a number of batches >= 1, or a share in (0, 1]"
     )
+
+
+def _check_val_split(value: object) -> None:
+    """A share of the training images in [0, 1), or a number of them."""
+    require_number("data.val_split", value, minimum=0.0)
+    if value >= 1 and not is_int(value):
+        allowed = "a share in [0, 1), or a whole number of images, e.g. 10000"
+        raise ConfigError("data.val_split", value, allowed)
 
 
 def _check_digits(digits: object) -> None:

@@ -7,6 +7,8 @@ they start.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -56,6 +58,15 @@ def folder_name(path: str) -> str:
     return Path(path).name
 
 
+def elbo_kl_weight(latent_dim: int, image_shape: Sequence[int]) -> float:
+    """The kl_weight that makes the reference loss the negative ELBO per pixel (beta = 1).
+
+    The loss is recon (a mean over P pixels) + kl_weight x (2 / D) x KL, so
+    kl_weight = D / (2 P) gives (sum over pixels + KL) / P.
+    """
+    return latent_dim / (2 * math.prod(image_shape))
+
+
 def register_resolvers() -> None:
     """Make the `vae_exp.*` resolvers of the configs available (idempotent)."""
     for name, resolver in (
@@ -65,6 +76,7 @@ def register_resolvers() -> None:
         ("vae_exp.choices", group_choices),
         ("vae_exp.layout", layout_name),
         ("vae_exp.folder_name", folder_name),
+        ("vae_exp.elbo_kl_weight", elbo_kl_weight),
     ):
         OmegaConf.register_new_resolver(name, resolver, replace=True)
     # Cached, so that every resolution of a folder name gives the one folder claimed.
