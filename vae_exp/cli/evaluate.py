@@ -3,7 +3,10 @@
 On the run's digits of the chosen split (by default the test split, or the
 validation split of a data source that has no test split): the reference loss and its terms,
 -ELBO (nats per image), an importance-sampled estimate of -log p(x) with its
-standard error, per-dimension KL, active units, and all of it per digit.
+standard error, per-dimension KL, active units, and all of it per digit; and
+how well the latent means separate the classes (a linear probe and k nearest
+neighbours fitted on the training split). The likelihood is the run's own;
+binarised runs are scored on the fixed binary draw of the split.
 Prints a table and writes evaluation.json into the run folder.
 """
 
@@ -22,9 +25,11 @@ from omegaconf import DictConfig
 from torch.utils.data import TensorDataset
 
 from vae_exp.analysis.likelihood import importance_sampled_log_likelihood
+from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.data import MNISTDigitsDataModule
+from vae_exp.data.binarization import EVALUATION_SEED, binarized
 from vae_exp.data.datamodule import SPLITS
 from vae_exp.models import VAE
 from vae_exp.models.metrics import TERMS
@@ -64,6 +69,34 @@ def per_image_figures(
     return {**values, "nll": -log_px}, z_mean, log_var
 
 
+def latent_means(model: VAE, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The posterior means of `images`, in batches."""
+    with torch.no_grad():
+        return torch.cat(
+            [model.encode(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)]
+        )
+
+
+def class_separation(
+    model: VAE,
+    datamodule: MNISTDigitsDataModule,
+    z_mean: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+) -> dict[str, float | None]:
+    """Linear-probe and k-NN accuracy on the evaluated split, fitted on the training split."""
+    train_images, train_labels = datamodule.split("train").tensors
+    if len(torch.unique(train_labels)) < 2:
+        return {"linear_probe_accuracy": None, "knn_accuracy": None}  # one class: nothing to tell
+    if datamodule.binarize != "none":  # encode binary images, as in training
+        train_images = binarized(train_images, EVALUATION_SEED)
+    train_z = latent_means(model, train_images, batch_size)
+    return {
+        "linear_probe_accuracy": linear_probe_accuracy(train_z, train_labels, z_mean, labels),
+        "knn_accuracy": knn_accuracy(train_z, train_labels, z_mean, labels),
+    }
+
+
 def _mean_and_error(values: torch.Tensor) -> dict[str, float]:
     n = len(values)
     error = values.std().item() / math.sqrt(n) if n > 1 else math.nan
@@ -76,6 +109,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     require_int("num_samples", cfg.num_samples, minimum=1)
     require_int("batch_size", cfg.batch_size, minimum=1)
     require_int("seed", cfg.seed, minimum=0)
+    require_choice("probes", cfg.probes, (True, False))
     run_dir, checkpoint, contents = resolve_run(cfg.run)
     saved = run_config(run_dir)
     if saved is None:
@@ -103,7 +137,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             }.items():
                 columns[name].append(values)
     table = {name: torch.cat(values) for name, values in columns.items()}
-    return _summary(cfg, split, run_dir, checkpoint, datamodule, table)
+    result = _summary(cfg, split, run_dir, checkpoint, datamodule, table)
+    if cfg.probes:
+        result.update(
+            class_separation(model, datamodule, table["z_mean"], table["label"], cfg.batch_size)
+        )
+    return result
 
 
 def _summary(
@@ -157,6 +196,9 @@ def format_table(result: dict[str, Any]) -> str:
     kl = ", ".join(f"{v:.3f}" for v in result["kl_per_dimension"])
     lines.append(f"  KL per dimension (nats): {kl}")
     lines.append(f"  active units: {result['active_units']} of {len(result['kl_per_dimension'])}")
+    for key, label in (("linear_probe_accuracy", "linear probe"), ("knn_accuracy", "5-NN")):
+        if result.get(key) is not None:
+            lines.append(f"  {label} accuracy on the latent means: {result[key]:.4f}")
     lines.append(f"  {'digit':8}{'images':>8}{'loss':>10}{'-ELBO':>10}{'-log p(x)':>11}")
     for digit, row in result["per_digit"].items():
         lines.append(
@@ -181,5 +223,5 @@ _hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name
 
 def main() -> None:
     """The `vae-exp-evaluate` command."""
-    prepare_process()
+    prepare_process(path_settings=("run", "out", "data_dir"))
     _hydra_app()

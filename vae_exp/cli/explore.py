@@ -136,5 +136,5 @@ _hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name
 
 def main() -> None:
     """The `vae-exp-explore` command."""
-    prepare_process()
+    prepare_process(path_settings=("run", "out"))
     _hydra_app()

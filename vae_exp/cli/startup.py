@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 
 from vae_exp.runs.resolvers import register_resolvers
 
@@ -21,8 +22,24 @@ def _not_about_litlogger(record: logging.LogRecord) -> bool:
     return "litlogger" not in record.getMessage()
 
 
-def prepare_process() -> None:
-    """Set up this process for a vae-exp command."""
+def quoted_paths(arguments: Sequence[str], settings: Sequence[str]) -> list[str]:
+    """`run=a/kl_weight=0.1,latent_dim=2` -> `run='a/kl_weight=0.1,latent_dim=2'`.
+
+    A sweep job's folder name holds `=` and `,`, which Hydra would read as
+    override syntax; a path setting's value is always a path, so it is quoted.
+    """
+    quoted = []
+    for argument in arguments:
+        key, equals, value = argument.partition("=")
+        if equals and key in settings and value and value[0] not in "'\"":
+            value = "'" + value.replace("'", "\\'") + "'"
+        quoted.append(f"{key}{equals}{value}" if equals else argument)
+    return quoted
+
+
+def prepare_process(path_settings: Sequence[str] = ()) -> None:
+    """Set up this process for a vae-exp command whose `path_settings` take paths."""
+    sys.argv[1:] = quoted_paths(sys.argv[1:], path_settings)
     register_resolvers()
     # The data sit in memory, so DataLoader workers would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")

@@ -118,5 +118,5 @@ _hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name
 
 def main() -> None:
     """The `vae-exp-train` command."""
-    prepare_process()
+    prepare_process(path_settings=("resume",))
     _hydra_app()

@@ -32,7 +32,7 @@ def select_digits(
 
 
 def hold_out(dataset: TensorDataset, share: float, seed: int) -> tuple[TensorDataset, ...]:
-    """Split off a seeded random `share` of `dataset` (a number of images if >= 1) for validation."""
+    """Split off a seeded random `share` of `dataset` (a count if >= 1) for validation."""
     n_val = int(share) if share >= 1 else max(1, round(len(dataset) * share))
     if n_val >= len(dataset):
         allowed = f"fewer images than the {len(dataset)} training images of the chosen classes"

@@ -34,6 +34,13 @@ KL_COEFFICIENT = "train/kl_coefficient"  # logged while kl_warmup_epochs raises 
 # The figures that tell runs apart: the HPARAMS columns and the sweep summary's.
 SUMMARY_METRICS = (VAL_LOSS, VAL_NEG_ELBO, ACTIVE_UNITS)
 
+# The sweep summary's columns from a job's newest evaluation.json, by the key they are read from.
+EVALUATION_COLUMNS = {
+    "eval/nll": "nll",
+    "eval/linear_probe": "linear_probe_accuracy",
+    "eval/knn": "knn_accuracy",
+}
+
 
 def model_metric_names() -> set[str]:
     """What the VAE itself logs."""

@@ -11,8 +11,9 @@ from typing import Any
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from vae_exp.models.metrics import EVALUATION_COLUMNS
 from vae_exp.runs.errors import UserError
-from vae_exp.runs.layout import RESULTS_FILE
+from vae_exp.runs.layout import EVALUATION_FILE, RESULTS_FILE
 
 
 @dataclass
@@ -27,9 +28,10 @@ class JobResult:
     epochs: int | None = None
     wall_time_s: float | None = None
     error: str | None = None
+    evaluation: dict[str, float] = field(default_factory=dict)  # by EVALUATION_COLUMNS name
 
     def metric(self, name: str) -> float:
-        return self.metrics.get(name, math.nan)
+        return self.metrics.get(name, self.evaluation.get(name, math.nan))
 
 
 def parse_overrides(lines: list[str]) -> dict[str, Any]:
@@ -59,7 +61,24 @@ def read_job(folder: Path) -> JobResult | None:
         epochs=record.get("epochs"),
         wall_time_s=record.get("wall_time_s"),
         error=record.get("error"),
+        evaluation=read_evaluation(folder),
     )
+
+
+def read_evaluation(folder: Path) -> dict[str, float]:
+    """The figures of the newest `vae-exp-evaluate` result in `folder`; {} if it has none."""
+    stem, suffix = Path(EVALUATION_FILE).stem, Path(EVALUATION_FILE).suffix
+    found = sorted(folder.glob(f"{stem}*{suffix}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return {}
+    result = json.loads(found[-1].read_text())
+    values = {}
+    for column, key in EVALUATION_COLUMNS.items():
+        value = result.get(key)
+        value = value.get("mean") if isinstance(value, dict) else value
+        if value is not None:
+            values[column] = float(value)
+    return values
 
 
 def read_sweep(sweep_dir: str | Path) -> list[JobResult]:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from matplotlib.figure import Figure
 
-from vae_exp.models.metrics import SUMMARY_METRICS, VAL_LOSS
+from vae_exp.models.metrics import EVALUATION_COLUMNS, SUMMARY_METRICS, VAL_LOSS
 from vae_exp.runs import atomic
 from vae_exp.runs.layout import CONFIG_FILE
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings
@@ -72,11 +72,14 @@ def _ranked(jobs: list[JobResult], metric: str) -> list[JobResult]:
     return sorted(jobs, key=key)
 
 
-def _row(job: JobResult, settings: list[str], rank_metric: str) -> dict[str, Any]:
+def _row(
+    job: JobResult, settings: list[str], rank_metric: str, evaluated: list[str]
+) -> dict[str, Any]:
     row: dict[str, Any] = {"job": job.folder.name}
     row.update({key: job.overrides.get(key) for key in settings})
     metrics = SUMMARY_METRICS if rank_metric in SUMMARY_METRICS else (rank_metric, *SUMMARY_METRICS)
     row.update({metric: job.metric(metric) for metric in metrics})
+    row.update({column: job.metric(column) for column in evaluated if column not in row})
     row.update(
         epochs=job.epochs,
         wall_time_s=job.wall_time_s,
@@ -136,7 +139,9 @@ def summarize(sweep_dir: str | Path, rank_metric: str | None = None) -> SweepSum
     settings = swept_settings(jobs)
     rank_metric = rank_metric or optimized_metric(jobs)
     ranked = _ranked(jobs, rank_metric)
-    rows = [_row(job, settings, rank_metric) for job in ranked]
+    # The evaluation columns appear once a job of the sweep has been evaluated.
+    evaluated = [c for c in EVALUATION_COLUMNS if any(c in job.evaluation for job in jobs)]
+    rows = [_row(job, settings, rank_metric, evaluated) for job in ranked]
     csv_path = folder / CSV_FILE
     write_csv(rows, csv_path)
     figure = loss_plot(jobs, settings)
