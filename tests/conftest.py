@@ -50,10 +50,13 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def write_small_mnist(data_dir: Path) -> Path:
-    """A tiny MNIST in torchvision's layout: 300 training and 100 test images, all ten digits."""
+def write_small_mnist(data_dir: Path, data_set: str = "MNIST") -> Path:
+    """A tiny MNIST-format set in torchvision's layout: 300 training, 100 test images, ten classes.
+
+    `data_set` is torchvision's folder name: MNIST, FashionMNIST or KMNIST.
+    """
     rng = np.random.default_rng(0)
-    folder = raw_folder(data_dir)
+    folder = raw_folder(data_dir, data_set)
     folder.mkdir(parents=True)
     for prefix, n in (("train", 300), ("t10k", 100)):
         labels = np.arange(n) % 10

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from omegaconf import OmegaConf
 
 import vae_exp
@@ -21,10 +22,10 @@ from vae_exp.data.datamodule import MNISTDigitsDataModule
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE
-from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.errors import ConfigError, DataError
 from vae_exp.training import build, train
 
-from conftest import TINY_RUN
+from conftest import TINY_RUN, write_small_mnist
 
 NETWORKS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "gaussian")
@@ -321,3 +322,37 @@ def test_a_sweep_over_the_choices_compares_them_with_their_evaluations(
 def _summary_rows(sweep_dir: Path) -> list[dict[str, str]]:
     with (sweep_dir / "summary.csv").open() as handle:
         return list(csv.DictReader(handle))
+
+
+# --- the other MNIST-format data sets --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("choice", "folder"), [("fashion_mnist", "FashionMNIST"), ("kmnist", "KMNIST")]
+)
+def test_other_data_sets_train_from_their_own_files(compose_train, tmp_path, choice, folder):
+    data_dir = write_small_mnist(tmp_path / "data", folder)
+    record, run_dir = _train(
+        compose_train, data_dir, f"data={choice}", "digits=[0,9]", "network=mlp"
+    )
+    assert record["status"] == "completed" and record["data_source"] == "full"
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["data"]["dataset"] == choice
+
+
+def test_a_data_set_without_its_files_is_refused_naming_its_folder(compose_train, tmp_path):
+    write_small_mnist(tmp_path / "data")  # MNIST is there, KMNIST is not
+    with pytest.raises(DataError) as refused:
+        _train(compose_train, tmp_path / "data", "data=kmnist")
+    message = str(refused.value)
+    assert "data=kmnist" in message and str(tmp_path / "data" / "KMNIST" / "raw") in message
+    assert "sample" not in message  # KMNIST has no packaged sample to suggest
+    with pytest.raises(DataError, match="data=kmnist: it has none"):
+        _train(compose_train, tmp_path / "data", "data=kmnist", "data.source=sample")
+
+
+def test_a_damaged_file_of_another_data_set_is_named(compose_train, tmp_path):
+    data_dir = write_small_mnist(tmp_path / "data", "FashionMNIST")
+    damaged = data_dir / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte"
+    damaged.write_bytes(damaged.read_bytes()[:-100])
+    with pytest.raises(DataError, match=f"MNIST file {damaged} is truncated"):
+        _train(compose_train, data_dir, "data=fashion_mnist")

@@ -15,7 +15,7 @@ from vae_exp.runs.errors import DataError
 
 @pytest.fixture
 def no_download(monkeypatch):
-    def fail(data_dir):
+    def fail(data_dir, spec):
         raise mnist_sources._FullSetUnavailable("no network in this test")
 
     monkeypatch.setattr(mnist_sources, "_download", fail)

@@ -1,4 +1,4 @@
-"""MNIST restricted to chosen digits, held in memory as float tensors."""
+"""An MNIST-format data set restricted to chosen classes, held in memory as float tensors."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def hold_out(dataset: TensorDataset, share: float, seed: int) -> tuple[TensorDat
 
 
 class MNISTDigitsDataModule(pl.LightningDataModule):
-    """MNIST filtered to `digits`, loaded once into tensors.
+    """MNIST (or Fashion-MNIST, KMNIST) filtered to the classes `digits`, loaded once into tensors.
 
     Validation uses the test split's images of the same digits (as the
     reference experiment does) unless `val_split` > 0, which holds out that
@@ -62,6 +62,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
             of images if >= 1), or 0.
         seed: seeds the held-out split (and the training set's draw with binarize=static).
         binarize: `none`, `dynamic` or `static` (see `vae_exp.data.binarization`).
+        dataset: `mnist`, `fashion_mnist` or `kmnist` (see `vae_exp.data.datasets`).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         val_split: float = 0.0,
         seed: int = 0,
         binarize: str = "none",
+        dataset: str = "mnist",
     ) -> None:
         super().__init__()
         self.digits = tuple(int(d) for d in digits)
@@ -84,6 +86,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         self.val_split = val_split
         self.seed = seed
         self.binarize = binarize
+        self.dataset = dataset
         self.source_used: str | None = None
         self.train_set: TensorDataset | None = None
         self.val_set: TensorDataset | None = None
@@ -92,10 +95,11 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        arrays = load_mnist(self.data_dir, self.source)
+        arrays = load_mnist(self.data_dir, self.source, self.dataset)
         self._build_splits(arrays)
         log.info(
-            "Data: MNIST digits %s from the %s set: %d training, %d validation images",
+            "Data: %s classes %s from the %s set: %d training, %d validation images",
+            self.dataset,
             list(self.digits),
             arrays.source,
             len(self.train_set),

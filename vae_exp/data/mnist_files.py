@@ -1,4 +1,4 @@
-"""Checks that the four raw MNIST files are complete and uncorrupted.
+"""Checks that the four raw files of an MNIST-format data set are complete and uncorrupted.
 
 torchvision reads truncated or damaged IDX files with obscure errors (or not at
 all); these checks name the file and say what is wrong before any reading.
@@ -20,8 +20,9 @@ RAW_FILES: dict[str, tuple[int, tuple[int, ...], int]] = {
     "t10k-labels-idx1-ubyte": (0x0801, (), 10_000),
 }
 
-# SHA-256 of the official, uncompressed files. A file that declares the official
-# number of items must match, so that silent corruption is caught too.
+# SHA-256 of the official, uncompressed MNIST files. An MNIST file that declares the official
+# number of items must match, so that silent corruption is caught too. (For Fashion-MNIST and
+# KMNIST the header and length checks apply.)
 OFFICIAL_SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -30,18 +31,18 @@ OFFICIAL_SHA256 = {
 }
 
 
-def raw_folder(data_dir: str | Path) -> Path:
-    """Where torchvision's `MNIST(root=data_dir)` looks for the raw files."""
-    return Path(data_dir) / "MNIST" / "raw"
+def raw_folder(data_dir: str | Path, folder: str = "MNIST") -> Path:
+    """Where torchvision's `MNIST(root=data_dir)` (or FashionMNIST, KMNIST) looks for the files."""
+    return Path(data_dir) / folder / "raw"
 
 
-def raw_files_present(data_dir: str | Path) -> bool:
-    folder = raw_folder(data_dir)
+def raw_files_present(data_dir: str | Path, folder: str = "MNIST") -> bool:
+    folder = raw_folder(data_dir, folder)
     return all((folder / name).is_file() for name in RAW_FILES)
 
 
-def check_raw_file(path: Path) -> None:
-    """Raise DataError naming `path` if its header, length or checksum is wrong."""
+def check_raw_file(path: Path, checksums: dict[str, str] | None = None) -> None:
+    """Raise DataError naming `path` if its header, length or (known) checksum is wrong."""
     magic, item_shape, official_count = RAW_FILES[path.name]
     data = path.read_bytes()
     header_len = 4 * (2 + len(item_shape))
@@ -61,14 +62,16 @@ def check_raw_file(path: Path) -> None:
             f"MNIST file {path} is truncated or padded: {len(data)} bytes, "
             f"its header promises {expected}"
         )
-    if count == official_count and hashlib.sha256(data).hexdigest() != OFFICIAL_SHA256[path.name]:
+    official = (checksums or {}).get(path.name)
+    if count == official_count and official and hashlib.sha256(data).hexdigest() != official:
         raise DataError(
             f"MNIST file {path} is corrupt: its SHA-256 differs from the official file's. "
             "Delete it and download it again."
         )
 
 
-def check_raw_files(data_dir: str | Path) -> None:
-    folder = raw_folder(data_dir)
+def check_raw_files(data_dir: str | Path, folder: str = "MNIST") -> None:
+    location = raw_folder(data_dir, folder)
+    checksums = OFFICIAL_SHA256 if folder == "MNIST" else None
     for name in RAW_FILES:
-        check_raw_file(folder / name)
+        check_raw_file(location / name, checksums)

@@ -15,6 +15,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig
 
 from vae_exp.data.binarization import BINARIZATIONS
+from vae_exp.data.datasets import DATASETS
 from vae_exp.data.mnist_sources import SOURCES
 from vae_exp.loggers.extras import check_logger_packages
 from vae_exp.models.likelihoods import LEARNED
@@ -41,6 +42,7 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     require_int("data.batch_size", cfg.data.batch_size, minimum=1)
     require_int("data.num_workers", cfg.data.num_workers, minimum=0)
     require_choice("data.source", cfg.data.source, SOURCES)
+    require_choice("data.dataset", cfg.data.get("dataset", "mnist"), tuple(DATASETS))
     _check_val_split(cfg.data.val_split)
     require_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
     require_choice("data.binarize", cfg.data.get("binarize", "none"), BINARIZATIONS)
