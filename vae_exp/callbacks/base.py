@@ -48,12 +48,12 @@ def validation_loader(trainer: pl.Trainer) -> Iterable:
     return loader if loader is not None else trainer.datamodule.val_dataloader()
 
 
-def validation_image(trainer: pl.Trainer, index: int) -> torch.Tensor:
-    """The index-th image of the validation set."""
+def validation_image(trainer: pl.Trainer, index: int) -> tuple[torch.Tensor, int]:
+    """The index-th image of the validation set, and its class."""
     seen = 0
-    for images, _ in validation_loader(trainer):
+    for images, labels in validation_loader(trainer):
         if index < seen + len(images):
-            return images[index - seen]
+            return images[index - seen], int(labels[index - seen])
         seen += len(images)
     raise ValueError(f"image index {index} is out of range: the validation set has {seen} images")
 
@@ -72,6 +72,16 @@ def validation_examples(trainer: pl.Trainer, per_digit: int) -> tuple[torch.Tens
     x = torch.stack([image for d in digits for image in kept[d]])
     y = torch.tensor([d for d in digits for _ in kept[d]])
     return x, y
+
+
+def drawn_classes(pl_module: pl.LightningModule) -> list[int | None]:
+    """What to draw pictures of: each class of a conditional VAE, else the one unlabelled model."""
+    return list(pl_module.classes) if getattr(pl_module, "conditional", False) else [None]
+
+
+def class_tag(tag: str, label: int | None) -> str:
+    """`images/samples` -> `images/samples/8` for class 8 of a conditional VAE."""
+    return tag if label is None else f"{tag}/{label}"
 
 
 def png_name(tag: str) -> str:

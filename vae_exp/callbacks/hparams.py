@@ -17,7 +17,13 @@ def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> d
     """The settings that tell runs apart, read from the objects being trained."""
     params: dict[str, Any] = {
         key: pl_module.hparams[key]
-        for key in ("latent_dim", "kl_weight", "kl_warmup_epochs", "reparameterization")
+        for key in (
+            "latent_dim",
+            "kl_weight",
+            "kl_warmup_epochs",
+            "conditional",
+            "reparameterization",
+        )
         if key in pl_module.hparams
     }
     encoder = pl_module.hparams.get("encoder")

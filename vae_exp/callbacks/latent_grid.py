@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 
@@ -10,7 +11,7 @@ import torch
 
 from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import grid_vectors, value_range
-from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
 from vae_exp.runs.values import require_dims, require_int, require_number
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,12 @@ class LatentGrid(FigureCallback):
             self._pairs = self.pairs_for(pl_module.latent_dim)
         base = torch.full((pl_module.latent_dim,), float(self.fixed))
         pictures: dict[str, Picture] = {}
-        for i, j in self._pairs:
-            z = grid_vectors(base, i, j, self.values, self.values)
-            grid = tile_grid(pl_module.decode(z.to(pl_module.device)), ncol=len(self.values))
-            pictures[f"images/latent_grid/{i}_{j}"] = grid
+        for (i, j), label in itertools.product(self._pairs, drawn_classes(pl_module)):
+            z = grid_vectors(base, i, j, self.values, self.values).to(pl_module.device)
+            grid = tile_grid(pl_module.decode(z, label), ncol=len(self.values))
+            pictures[class_tag(f"images/latent_grid/{i}_{j}", label)] = grid
             if final:
-                pictures[f"figures/latent_grid/{i}_{j}"] = latent_grid_figure(
+                pictures[class_tag(f"figures/latent_grid/{i}_{j}", label)] = latent_grid_figure(
                     grid, self.values, self.values, i, j
                 )
         return pictures

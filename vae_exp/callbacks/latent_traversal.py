@@ -7,7 +7,13 @@ import torch
 
 from vae_exp.analysis.figures import tile_grid
 from vae_exp.analysis.latent_vectors import traversal_rows, value_range
-from vae_exp.callbacks.base import FigureCallback, Picture, validation_image
+from vae_exp.callbacks.base import (
+    FigureCallback,
+    Picture,
+    class_tag,
+    drawn_classes,
+    validation_image,
+)
 from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.values import is_int, require_dims, require_int, require_number, require_within
 
@@ -53,19 +59,27 @@ class LatentTraversal(FigureCallback):
             allowed = f"ones, zeros or an image index below {val_images}, the validation images"
             raise ConfigError("base", self.base, allowed)
 
-    def base_vector(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
+    def base_vector(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule
+    ) -> tuple[torch.Tensor, int | None]:
+        """The base latent vector, and the class of the image it came from (if any)."""
         if self.base == "ones":
-            return torch.ones(pl_module.latent_dim)
+            return torch.ones(pl_module.latent_dim), None
         if self.base == "zeros":
-            return torch.zeros(pl_module.latent_dim)
-        image = validation_image(trainer, self.base)
-        z_mean, _ = pl_module.encode(image[None].to(pl_module.device))
-        return z_mean[0].cpu()
+            return torch.zeros(pl_module.latent_dim), None
+        image, label = validation_image(trainer, self.base)
+        z_mean, _ = pl_module.encode(image[None].to(pl_module.device), label)
+        return z_mean[0].cpu(), label
 
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
     ) -> dict[str, Picture]:
         dims = self.dims if self.dims is not None else range(pl_module.latent_dim)
-        z = traversal_rows(self.base_vector(trainer, pl_module), list(dims), self.values)
-        images = pl_module.decode(z.to(pl_module.device))
-        return {"images/latent_traversal": tile_grid(images, ncol=len(self.values))}
+        base, _ = self.base_vector(trainer, pl_module)
+        z = traversal_rows(base, list(dims), self.values).to(pl_module.device)
+        return {
+            class_tag("images/latent_traversal", label): tile_grid(
+                pl_module.decode(z, label), ncol=len(self.values)
+            )
+            for label in drawn_classes(pl_module)
+        }

@@ -6,7 +6,7 @@ import pytorch_lightning as pl
 import torch
 
 from vae_exp.analysis.figures import tile_grid
-from vae_exp.callbacks.base import FigureCallback, Picture
+from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
 from vae_exp.runs.values import require_int
 
 
@@ -35,5 +35,8 @@ class PriorSamples(FigureCallback):
     ) -> dict[str, Picture]:
         generator = torch.Generator().manual_seed(self.seed)
         z = torch.randn(self.num_samples, pl_module.latent_dim, generator=generator)
-        images = pl_module.decode(z.to(pl_module.device))
-        return {"images/samples": tile_grid(images, self.ncol)}
+        z = z.to(pl_module.device)
+        return {
+            class_tag("images/samples", label): tile_grid(pl_module.decode(z, label), self.ncol)
+            for label in drawn_classes(pl_module)
+        }

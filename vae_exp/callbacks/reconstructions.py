@@ -29,13 +29,15 @@ class Reconstructions(FigureCallback):
         self.num_images = require_int("num_images", num_images, minimum=1)
         self.ncol = require_int("ncol", ncol, minimum=1)
         self._images: torch.Tensor | None = None
+        self._labels: torch.Tensor | None = None
 
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
     ) -> dict[str, Picture]:
         if self._images is None:
             digits = len(getattr(trainer.datamodule, "digits", ())) or 10
-            images, _ = validation_examples(trainer, math.ceil(self.num_images / digits))
-            self._images = images[: self.num_images]
+            images, labels = validation_examples(trainer, math.ceil(self.num_images / digits))
+            self._images, self._labels = images[: self.num_images], labels[: self.num_images]
         x = self._images.to(pl_module.device)
-        return {"images/reconstructions": reconstruction_grid(x, pl_module(x), self.ncol)}
+        recon = pl_module(x, self._labels)
+        return {"images/reconstructions": reconstruction_grid(x, recon, self.ncol)}

@@ -58,22 +58,39 @@ def choose_split(datamodule: MNISTDigitsDataModule, split: str) -> tuple[str, Te
 
 
 def per_image_figures(
-    model: VAE, x: torch.Tensor, num_samples: int, generator: torch.Generator
+    model: VAE,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    num_samples: int,
+    generator: torch.Generator,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """Each image's loss terms and -log p(x) estimate, and its posterior mean and log-variance."""
-    terms, z_mean, log_var = model.per_image_terms(x)
+    """Each image's loss terms and -log p(x) estimate, and its posterior mean and log-variance.
+
+    A conditional VAE reads the labels: its estimate is -log p(x | y).
+    """
+    terms, z_mean, log_var = model.per_image_terms(x, labels)
     log_px = importance_sampled_log_likelihood(
-        x, z_mean, log_var, model.log_likelihood, num_samples, generator=generator
+        x,
+        z_mean,
+        log_var,
+        lambda images, z: model.log_likelihood(images, z, labels),
+        num_samples,
+        generator=generator,
     )
     values = {name: getattr(terms, name) for name in TERMS}
     return {**values, "nll": -log_px}, z_mean, log_var
 
 
-def latent_means(model: VAE, images: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """The posterior means of `images`, in batches."""
+def latent_means(
+    model: VAE, images: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """The posterior means of `images` (of classes `labels`), in batches."""
     with torch.no_grad():
         return torch.cat(
-            [model.encode(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)]
+            [
+                model.encode(images[i : i + batch_size], labels[i : i + batch_size])[0]
+                for i in range(0, len(images), batch_size)
+            ]
         )
 
 
@@ -90,7 +107,7 @@ def class_separation(
         return {"linear_probe_accuracy": None, "knn_accuracy": None}  # one class: nothing to tell
     if datamodule.binarize != "none":  # encode binary images, as in training
         train_images = binarized(train_images, EVALUATION_SEED)
-    train_z = latent_means(model, train_images, batch_size)
+    train_z = latent_means(model, train_images, train_labels, batch_size)
     return {
         "linear_probe_accuracy": linear_probe_accuracy(train_z, train_labels, z_mean, labels),
         "knn_accuracy": knn_accuracy(train_z, train_labels, z_mean, labels),
@@ -128,7 +145,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     with torch.no_grad():
         for start in range(0, len(dataset), cfg.batch_size):
             x, labels = (t[start : start + cfg.batch_size] for t in dataset.tensors)
-            figures, z_mean, log_var = per_image_figures(model, x, cfg.num_samples, generator)
+            figures, z_mean, log_var = per_image_figures(
+                model, x, labels, cfg.num_samples, generator
+            )
             for name, values in {
                 **figures,
                 "z_mean": z_mean,

@@ -21,6 +21,7 @@ from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import check_dims, grid_vectors, traversal_vectors, value_range
 from vae_exp.callbacks.base import save_picture
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.models import VAE
 from vae_exp.runs.checkpoints import load_vae, resolve_run
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import FIGURES_DIR
@@ -84,23 +85,25 @@ def explore(cfg: DictConfig) -> list[Path]:
     run_dir, checkpoint, contents = resolve_run(cfg.run)
     model = load_vae(checkpoint, contents)
     latent_dim = model.latent_dim
+    label = drawn_class(cfg.get("label"), model)
+    suffix = "" if label is None else f"_label{label}"
     out = Path(absolute(cfg.out)) if cfg.out else run_dir / FIGURES_DIR
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with torch.no_grad():
         if cfg.z is not None:
             z = latent_vector("z", cfg.z, latent_dim, fill="none")
-            image = model.decode(z[None])[0]
+            image = model.decode(z[None], label)[0]
             image = image.repeat_interleave(_ZOOM, dim=-1).repeat_interleave(_ZOOM, dim=-2)
             name = "z_" + "_".join(f"{v:g}" for v in z.tolist())
-            written.append(_save(image, out / f"{name}.png"))
+            written.append(_save(image, out / f"{name}{suffix}.png"))
         if cfg.traversal.dim is not None:
             (dim,) = _dims("traversal.dim", [cfg.traversal.dim], latent_dim)
             base = latent_vector("traversal.base", cfg.traversal.base, latent_dim)
             values = _values("traversal", cfg.traversal)
-            images = model.decode(traversal_vectors(base, dim, values))
+            images = model.decode(traversal_vectors(base, dim, values), label)
             picture = tile_grid(images, ncol=len(values))
-            written.append(_save(picture, out / f"traversal_dim{dim}.png"))
+            written.append(_save(picture, out / f"traversal_dim{dim}{suffix}.png"))
         if cfg.grid.dims is not None:
             if len(cfg.grid.dims) != 2:
                 raise ConfigError("grid.dims", list(cfg.grid.dims), "two dimensions, e.g. [1,2]")
@@ -110,11 +113,24 @@ def explore(cfg: DictConfig) -> list[Path]:
             base = latent_vector("grid.fixed", cfg.grid.fixed, latent_dim, fill="number")
             values = _values("grid", cfg.grid)
             grid = tile_grid(
-                model.decode(grid_vectors(base, i, j, values, values)), ncol=len(values)
+                model.decode(grid_vectors(base, i, j, values, values), label), ncol=len(values)
             )
             figure = latent_grid_figure(grid, values, values, i, j)
-            written.append(_save(figure, out / f"grid_{i}_{j}.png"))
+            written.append(_save(figure, out / f"grid_{i}_{j}{suffix}.png"))
     return written
+
+
+def drawn_class(label: object, model: VAE) -> int | None:
+    """The class to draw: required for a conditional run, refused for any other."""
+    if not model.conditional:
+        if label is not None:
+            allowed = "null: the run is not conditional (conditional=true trains one that is)"
+            raise ConfigError("label", label, allowed)
+        return None
+    if label not in model.classes:
+        allowed = f"one of the run's classes {list(model.classes)}: it is conditional"
+        raise ConfigError("label", label, allowed)
+    return int(label)
 
 
 def _save(picture, path: Path) -> Path:

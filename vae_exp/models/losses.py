@@ -1,16 +1,16 @@
 """The reference experiment's loss and the standard negative ELBO, in one place.
 
-Per image, with x in [0, 1]^784, decoder probabilities p, encoder outputs mean m
-and log-variance v over D latent dimensions:
+Per image, with P pixels, the likelihood's -log p(x_i | z) of each pixel, and
+encoder outputs mean m and log-variance v over D latent dimensions:
 
-    recon    = mean over pixels of BCE(x, clip(p, 1e-7, 1 - 1e-7))
+    recon    = mean over pixels of -log p(x_i | z)    (reference: BCE, p clipped to 1e-7)
     kl       = -mean over d of (1 + v_d - m_d^2 - exp(v_d))        (= 2/D * KL)
     loss     = recon + kl_weight * kl
-    neg_elbo = sum over pixels of BCE(x, p) + KL(q(z|x) || N(0, I))  (nats)
+    neg_elbo = sum over pixels of -log p(x_i | z) + KL(q(z|x) || N(0, I))  (nats)
 
 `loss` is the reference post's; `neg_elbo` is the figure VAE papers report and
-is comparable across kl_weight and latent sizes. Every function returns one
-value per image; callers average over the batch.
+is comparable across kl_weight and latent sizes (for one likelihood). Every
+function returns one value per image; callers average over the batch.
 """
 
 from __future__ import annotations
@@ -35,11 +35,6 @@ def pixel_bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(clipped, x, reduction="none")
 
 
-def reconstruction_term(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The reference post's reconstruction loss: mean BCE over the pixels of each image."""
-    return pixel_bce(logits, x).flatten(1).mean(dim=1)
-
-
 def kl_per_dimension(z_mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(m, exp(v)) || N(0, 1)) of each latent dimension, shape (N, D)."""
     return 0.5 * (z_mean.square() + torch.exp(bounded(log_var)) - 1.0 - log_var)
@@ -61,8 +56,7 @@ class LossTerms:
 
 
 def per_image_terms(
-    logits: torch.Tensor,
-    x: torch.Tensor,
+    pixel_nll: torch.Tensor,
     z_mean: torch.Tensor,
     z_log_var: torch.Tensor,
     posterior_log_var: torch.Tensor,
@@ -70,15 +64,15 @@ def per_image_terms(
 ) -> LossTerms:
     """All loss terms of each image of a batch, each of shape (N,).
 
-    `z_log_var` is the encoder's output, used by the reference KL term;
-    `posterior_log_var` is the log-variance that sampling actually used, which
-    is what the ELBO's KL divergence must measure.
+    `pixel_nll` is -log p(x | z) of each pixel, (N, P): the binary cross-entropy
+    under the reference's Bernoulli likelihood. `z_log_var` is the encoder's
+    output, used by the reference KL term; `posterior_log_var` is the
+    log-variance that sampling actually used, which is what the ELBO's KL
+    divergence must measure.
     """
-    recon = reconstruction_term(logits, x)
+    recon = pixel_nll.mean(dim=1)
     kl = kl_term(z_mean, z_log_var)
-    neg_elbo = pixel_bce(logits, x).flatten(1).sum(dim=1) + kl_per_dimension(
-        z_mean, posterior_log_var
-    ).sum(dim=1)
+    neg_elbo = pixel_nll.sum(dim=1) + kl_per_dimension(z_mean, posterior_log_var).sum(dim=1)
     return LossTerms(loss=recon + kl_weight * kl, recon=recon, kl=kl, neg_elbo=neg_elbo)
 
 

@@ -5,6 +5,9 @@ experiment (see the README's "Model" section). Encoder and decoder are separate
 modules so that tools can decode latent vectors without an encoder, or encode
 without a decoder. Encoders return the posterior's mean and log-variance;
 decoders return one real number per pixel, which the likelihood reads.
+
+With `condition_size` K > 0 (a conditional VAE) both also take a one-hot class
+label (N, K): the encoder reads it beside the image, the decoder beside z.
 """
 
 from __future__ import annotations
@@ -23,14 +26,26 @@ _FEATURE_SHAPE = (64, 14, 14)
 _FEATURES = 64 * 14 * 14
 
 
+def _with_label_maps(x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+    """Images with one constant channel per class appended (the one-hot label, spread out)."""
+    if condition is None:
+        return x
+    maps = condition[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)
+    return torch.cat([x, maps], dim=1)
+
+
+def _with_label(values: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+    return values if condition is None else torch.cat([values, condition.to(values.dtype)], dim=1)
+
+
 class ConvEncoder(nn.Module):
     """Maps images (N, 1, 28, 28) to the posterior's mean and log-variance (N, latent_dim)."""
 
-    def __init__(self, latent_dim: int) -> None:
+    def __init__(self, latent_dim: int, condition_size: int = 0) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.features = nn.Sequential(
-            Conv2dSame(1, 32, 3),
+            Conv2dSame(1 + condition_size, 32, 3),
             nn.ReLU(),
             Conv2dSame(32, 64, 3, stride=2),
             nn.ReLU(),
@@ -45,8 +60,10 @@ class ConvEncoder(nn.Module):
         self.z_mean = nn.Linear(32, latent_dim)
         self.z_log_var = nn.Linear(32, latent_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.features(x)
+    def forward(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(_with_label_maps(x, condition))
         return self.z_mean(h), self.z_log_var(h)
 
 
@@ -57,11 +74,11 @@ class ConvDecoder(nn.Module):
     numerically stable `binary_cross_entropy_with_logits`.
     """
 
-    def __init__(self, latent_dim: int) -> None:
+    def __init__(self, latent_dim: int, condition_size: int = 0) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, _FEATURES),
+            nn.Linear(latent_dim + condition_size, _FEATURES),
             nn.ReLU(),
             nn.Unflatten(1, _FEATURE_SHAPE),
             ConvTranspose2dSame(64, 32, 3, stride=2),
@@ -69,8 +86,8 @@ class ConvDecoder(nn.Module):
             Conv2dSame(32, 1, 2),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+    def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_with_label(z, condition))
 
 
 class MLPEncoder(nn.Module):
@@ -85,19 +102,22 @@ class MLPEncoder(nn.Module):
         latent_dim: int,
         hidden: Sequence[int] = (400,),
         image_shape: Sequence[int] = IMAGE_SHAPE,
+        condition_size: int = 0,
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        sizes = [math.prod(image_shape), *hidden]
-        layers: list[nn.Module] = [nn.Flatten()]
+        sizes = [math.prod(image_shape) + condition_size, *hidden]
+        layers: list[nn.Module] = []
         for inputs, outputs in itertools.pairwise(sizes):
             layers += [nn.Linear(inputs, outputs), nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.z_mean = nn.Linear(sizes[-1], latent_dim)
         self.z_log_var = nn.Linear(sizes[-1], latent_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.features(x)
+    def forward(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(_with_label(x.flatten(1), condition))
         return self.z_mean(h), self.z_log_var(h)
 
 
@@ -109,10 +129,11 @@ class MLPDecoder(nn.Module):
         latent_dim: int,
         hidden: Sequence[int] = (400,),
         image_shape: Sequence[int] = IMAGE_SHAPE,
+        condition_size: int = 0,
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        sizes = [latent_dim, *reversed(hidden)]
+        sizes = [latent_dim + condition_size, *reversed(hidden)]
         layers: list[nn.Module] = []
         for inputs, outputs in itertools.pairwise(sizes):
             layers += [nn.Linear(inputs, outputs), nn.ReLU()]
@@ -120,5 +141,5 @@ class MLPDecoder(nn.Module):
         layers += [nn.Unflatten(1, tuple(image_shape))]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+    def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_with_label(z, condition))

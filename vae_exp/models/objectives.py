@@ -15,7 +15,7 @@ from torch import nn
 
 from vae_exp.analysis.likelihood import log_normal
 from vae_exp.models import reparameterization as reparam
-from vae_exp.models.losses import LossTerms, kl_per_dimension, kl_term
+from vae_exp.models.losses import LossTerms, kl_per_dimension, kl_term, per_image_terms
 
 if TYPE_CHECKING:
     from vae_exp.models.vae import VAE
@@ -29,11 +29,12 @@ class Objective(nn.Module):
     uses_kl_weight = True  # whether kl_weight (and its warm-up) shape the loss
 
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, kl_scale: float = 1.0
+        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
     ) -> tuple[LossTerms, Posterior]:
         """Each image's terms, each (N,), and the posterior they sampled from.
 
-        `kl_scale` multiplies the KL coefficient (the warm-up's factor in training).
+        `y` holds the class labels, which only a conditional VAE reads; `kl_scale`
+        multiplies the KL coefficient (the warm-up's factor in training).
         """
         raise NotImplementedError
 
@@ -51,17 +52,15 @@ class ELBO(Objective):
     """
 
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, kl_scale: float = 1.0
+        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
     ) -> tuple[LossTerms, Posterior]:
-        z_mean, z_log_var = vae.encode(x)
-        output = vae.decoder(vae.reparameterize(z_mean, z_log_var))
+        z_mean, z_log_var = vae.encode(x, y)
+        output = vae.decoder_output(vae.reparameterize(z_mean, z_log_var), y)
         posterior = reparam.posterior_log_var(z_log_var, vae.reparameterization)
         pixel_nll = -vae.likelihood.log_prob(output, x).flatten(1)
-        recon = pixel_nll.mean(dim=1)
-        kl = kl_term(z_mean, z_log_var)
-        neg_elbo = pixel_nll.sum(dim=1) + kl_per_dimension(z_mean, posterior).sum(dim=1)
-        loss = recon + (vae.kl_weight * kl_scale) * kl
-        return LossTerms(loss=loss, recon=recon, kl=kl, neg_elbo=neg_elbo), (z_mean, posterior)
+        kl_weight = vae.kl_weight * kl_scale
+        terms = per_image_terms(pixel_nll, z_mean, z_log_var, posterior, kl_weight)
+        return terms, (z_mean, posterior)
 
 
 class IWAE(Objective):
@@ -83,15 +82,16 @@ class IWAE(Objective):
         self.samples = samples
 
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, kl_scale: float = 1.0
+        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
     ) -> tuple[LossTerms, Posterior]:
-        z_mean, z_log_var = vae.encode(x)
+        z_mean, z_log_var = vae.encode(x, y)
         posterior = reparam.posterior_log_var(z_log_var, vae.reparameterization)
         n, k = x.shape[0], self.samples
         mean, log_var = z_mean.unsqueeze(1), reparam.bounded(posterior).unsqueeze(1)
         noise = torch.randn(n, k, z_mean.shape[1], device=z_mean.device, dtype=z_mean.dtype)
         z = mean + (0.5 * log_var).exp() * noise
-        output = vae.decoder(z.reshape(n * k, -1)).reshape(n, k, *x.shape[1:])
+        repeated = y.repeat_interleave(k) if y is not None else None
+        output = vae.decoder_output(z.reshape(n * k, -1), repeated).reshape(n, k, *x.shape[1:])
         pixel_nll = -vae.likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2)
         log_px_z = -pixel_nll.sum(dim=2)
         log_weights = log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z))

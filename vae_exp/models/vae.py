@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
@@ -21,7 +23,9 @@ from vae_exp.models.metrics import (
     model_metric_names,
 )
 from vae_exp.models.objectives import Objective
-from vae_exp.runs.errors import DivergenceError
+from vae_exp.runs.errors import ConfigError, DivergenceError
+
+Labels = torch.Tensor | int | None  # class numbers of a conditional VAE's images
 
 # RMSprop with Keras's defaults, the reference experiment's optimizer.
 REFERENCE_OPTIMIZER = {"_target_": "torch.optim.RMSprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-7}
@@ -60,6 +64,9 @@ class VAE(pl.LightningModule):
             None: the reference's weighted ELBO.
         kl_warmup_epochs: the KL coefficient rises linearly from 0 to kl_weight over
             this many epochs of training (validation always uses kl_weight).
+        conditional: a conditional VAE: encoder and decoder also receive the class
+            label, one-hot over `classes` (the networks get `condition_size`).
+        classes: the class numbers a conditional VAE knows, e.g. [1, 8].
 
     Example:
         >>> vae = VAE(latent_dim=2, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3})
@@ -79,6 +86,8 @@ class VAE(pl.LightningModule):
         likelihood: Mapping[str, Any] | None = None,
         objective: Mapping[str, Any] | None = None,
         kl_warmup_epochs: int = 0,
+        conditional: bool = False,
+        classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         reparam.check_reparameterization(reparameterization)
@@ -88,12 +97,19 @@ class VAE(pl.LightningModule):
         optimizer = plain(optimizer or REFERENCE_OPTIMIZER)
         likelihood = plain(likelihood or REFERENCE_LIKELIHOOD)
         objective = plain(objective or REFERENCE_OBJECTIVE)
+        classes = None if classes is None else [int(c) for c in classes]
         ignored = [] if isinstance(optimizer, dict) else ["optimizer"]
         self.save_hyperparameters(ignore=ignored, logger=False)
         self.latent_dim = latent_dim
         self.kl_weight = kl_weight
         self.reparameterization = reparameterization
         self.optimizer_factory = optimizer_factory(optimizer)
+        self.conditional = bool(conditional)
+        self.classes = tuple(int(c) for c in classes or ())
+        if conditional:
+            if not self.classes:
+                raise ConfigError("classes", [], "the class numbers of a conditional VAE")
+            encoder, decoder = _conditioned(encoder, decoder, len(self.classes))
         self.encoder = build_module(encoder, "encoder")
         self.decoder = build_module(decoder, "decoder")
         self.likelihood: Likelihood = build_module(likelihood, "likelihood", Likelihood)
@@ -102,46 +118,72 @@ class VAE(pl.LightningModule):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posterior mean and encoder log-variance of images x."""
-        return self.encoder(x.contiguous(memory_format=self.memory_format))
+    def encode(self, x: torch.Tensor, y: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and encoder log-variance of images x (of classes y, if conditional)."""
+        x = x.contiguous(memory_format=self.memory_format)
+        if not self.conditional:
+            return self.encoder(x)
+        return self.encoder(x, self.one_hot(y, len(x)))
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The expected images (N, C, H, W), in [0, 1], of latent vectors z."""
-        return self.likelihood.mean(self.decoder(z))
+    def decoder_output(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        """The decoder's per-pixel output for latent vectors z, which the likelihood reads."""
+        if not self.conditional:
+            return self.decoder(z)
+        return self.decoder(z, self.one_hot(y, len(z)))
+
+    def decode(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        """The expected images (N, C, H, W), in [0, 1], of latent vectors z (of classes y)."""
+        return self.likelihood.mean(self.decoder_output(z, y))
+
+    def one_hot(self, y: Labels, n: int) -> torch.Tensor:
+        """Class labels (a tensor of class numbers, or one number for all n) as one-hot rows."""
+        if y is None:
+            raise ValueError(f"a conditional VAE needs class labels: one of {list(self.classes)}")
+        if isinstance(y, int):
+            labels = torch.full((n,), y, device=self.device)
+        else:
+            labels = torch.as_tensor(y, device=self.device)
+        matches = labels[:, None] == torch.tensor(self.classes, device=self.device)
+        if not bool(matches.any(dim=1).all()):
+            unknown = sorted(set(labels.tolist()) - set(self.classes))
+            raise ValueError(f"classes {unknown} are not among this VAE's {list(self.classes)}")
+        return matches.to(torch.float32)
 
     def reparameterize(self, z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
         return reparam.sample(z_mean, z_log_var, self.reparameterization)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: Labels = None) -> torch.Tensor:
         """Deterministic reconstruction: the decoded posterior mean."""
-        z_mean, _ = self.encode(x)
-        return self.decode(z_mean)
+        z_mean, _ = self.encode(x, y)
+        return self.decode(z_mean, y)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode n draws from the prior N(0, I)."""
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, y: Labels = None
+    ) -> torch.Tensor:
+        """Decode n draws from the prior N(0, I) (of class y, if conditional)."""
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
-        return self.decode(z)
+        return self.decode(z, y)
 
     def per_image_terms(
-        self, x: torch.Tensor, kl_scale: float = 1.0
+        self, x: torch.Tensor, y: Labels = None, kl_scale: float = 1.0
     ) -> tuple[LossTerms, torch.Tensor, torch.Tensor]:
         """Each image's loss terms under the objective, sampling z as in training.
 
         Returns the terms (each of shape (N,)), the posterior mean and the
         log-variance that sampling used.
         """
-        terms, (z_mean, posterior_log_var) = self.objective.per_image_terms(self, x, kl_scale)
+        terms, (z_mean, posterior_log_var) = self.objective.per_image_terms(self, x, y, kl_scale)
         return terms, z_mean, posterior_log_var
 
-    def loss_terms(self, x: torch.Tensor, kl_scale: float = 1.0) -> LossTerms:
+    def loss_terms(self, x: torch.Tensor, y: Labels = None, kl_scale: float = 1.0) -> LossTerms:
         """The batch means of `per_image_terms`."""
-        return batch_mean(self.per_image_terms(x, kl_scale)[0])
+        return batch_mean(self.per_image_terms(x, y, kl_scale)[0])
 
-    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log p(x | z) for images x (N, C, H, W) and latents z (N, k, D): (N, k)."""
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        """log p(x | z) (given y, if conditional) for x (N, C, H, W) and z (N, k, D): (N, k)."""
         n, k, _ = z.shape
-        output = self.decoder(z.reshape(n * k, -1)).reshape(n, k, *x.shape[1:])
+        repeated = y.repeat_interleave(k) if isinstance(y, torch.Tensor) else y
+        output = self.decoder_output(z.reshape(n * k, -1), repeated).reshape(n, k, *x.shape[1:])
         return self.likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2).sum(2)
 
     def kl_scale(self) -> float:
@@ -155,7 +197,7 @@ class VAE(pl.LightningModule):
         self._train_sums = torch.zeros(len(TERMS) + 1, device=self.device)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        terms = self.loss_terms(batch[0], self.kl_scale())
+        terms = self.loss_terms(batch[0], batch[1], self.kl_scale())
         if not torch.isfinite(terms.loss):
             raise DivergenceError(self._divergence_message(terms))
         # Summed here and logged once per epoch: a `self.log` call per term and step costs
@@ -169,7 +211,7 @@ class VAE(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         """Logs the val/ terms; returns the posterior too, for the latent-space callbacks."""
-        per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0])
+        per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0], batch[1])
         terms = batch_mean(per_image)
         self._log_terms("val", terms, len(batch[0]))
         return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}
@@ -229,3 +271,19 @@ class VAE(pl.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
+
+
+def _conditioned(
+    encoder: dict[str, Any], decoder: dict[str, Any], classes: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The network configs with `condition_size`, refused for a network that does not take it."""
+    for part in (encoder, decoder):
+        target = str(part.get("_target_"))
+        module, _, name = target.rpartition(".")
+        found = getattr(importlib.import_module(module), name, None)
+        if found is not None and "condition_size" not in inspect.signature(found).parameters:
+            allowed = (
+                f"false: the network's {name} takes no condition_size (network=conv or mlp do)"
+            )
+            raise ConfigError("conditional", True, allowed)
+    return {**encoder, "condition_size": classes}, {**decoder, "condition_size": classes}

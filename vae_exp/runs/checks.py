@@ -78,6 +78,7 @@ def check_model_choices(cfg: DictConfig) -> None:
     objective = cfg.get("objective") or {}
     if "samples" in objective:
         require_int("objective.samples", objective.samples, minimum=1)
+    require_choice("conditional", cfg.get("conditional", False), (True, False))
     warmup = require_int("kl_warmup_epochs", cfg.get("kl_warmup_epochs", 0), minimum=0)
     if warmup and not _objective_class(objective).uses_kl_weight:
         allowed = "0 with objective=iwae, which has no KL weight to warm up"
