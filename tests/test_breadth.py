@@ -13,19 +13,21 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 import vae_exp
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.cli.evaluate import evaluate
+from vae_exp.cli.explore import explore
 from vae_exp.data.datamodule import MNISTDigitsDataModule
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE
+from vae_exp.models.vae import VAE
 from vae_exp.runs.errors import ConfigError, DataError
 from vae_exp.training import build, train
 
-from conftest import TINY_RUN, write_small_mnist
+from conftest import CONFIG_DIR, TINY_RUN, write_small_mnist
 
 NETWORKS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "gaussian")
@@ -356,3 +358,70 @@ def test_a_damaged_file_of_another_data_set_is_named(compose_train, tmp_path):
     damaged.write_bytes(damaged.read_bytes()[:-100])
     with pytest.raises(DataError, match=f"MNIST file {damaged} is truncated"):
         _train(compose_train, data_dir, "data=fashion_mnist")
+
+
+# --- conditional VAE ----------------------------------------------------------------------------
+
+
+def _explore_settings(run_dir: Path, **chosen) -> DictConfig:
+    settings = OmegaConf.load(CONFIG_DIR / "explore.yaml")
+    for key in ("defaults", "hydra"):
+        settings.pop(key)
+    settings.run = str(run_dir)
+    for key, value in chosen.items():
+        OmegaConf.update(settings, key, value)
+    return settings
+
+
+def test_a_conditional_vae_draws_each_class_and_the_one_asked_for(
+    compose_train, small_mnist_dir, tmp_path
+):
+    _, run_dir = _train(compose_train, small_mnist_dir, "conditional=true", "network=mlp")
+    figures = {p.name for p in (run_dir / "figures").iterdir()}
+    assert {"samples_1.png", "samples_8.png", "latent_traversal_1.png"} <= figures
+    run = vae_exp.load_run(run_dir)
+    assert run.model.conditional and run.model.classes == (1, 8)
+    z = torch.randn(5, run.model.latent_dim)
+    with torch.no_grad():
+        assert not torch.allclose(run.model.decode(z, 1), run.model.decode(z, 8))
+        with pytest.raises(ValueError, match=r"classes \[3\] are not among"):
+            run.model.decode(z, 3)
+
+    written = explore(_explore_settings(run_dir, z=[0, 0, 0, 0], label=8, out=str(tmp_path)))
+    assert [p.name for p in written] == ["z_0_0_0_0_label8.png"]
+    with pytest.raises(ConfigError, match=r"label=None is not allowed: one of the run's classes"):
+        explore(_explore_settings(run_dir, z=[0, 0, 0, 0]))
+
+
+def test_label_is_refused_for_a_run_that_is_not_conditional(compose_train, small_mnist_dir):
+    _, run_dir = _train(compose_train, small_mnist_dir, "network=mlp")
+    with pytest.raises(ConfigError, match="label=8 is not allowed: null: the run is not"):
+        explore(_explore_settings(run_dir, z=[0, 0, 0, 0], label=8))
+
+
+def test_conditional_needs_a_network_that_takes_the_label():
+    with pytest.raises(ConfigError, match="conditional=True is not allowed: false: Flatten takes"):
+        VAE(encoder={"_target_": "torch.nn.Flatten"}, conditional=True, classes=[1, 8])
+
+
+@pytest.mark.slow
+def test_a_conditional_vae_trained_on_mnist_draws_the_digit_asked_for(
+    compose_train, shared_data_dir
+):
+    cfg = compose_train(
+        f"data.data_dir={shared_data_dir}",
+        "conditional=true",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=300",
+        "trainer.limit_val_batches=5",
+        "trainer.enable_progress_bar=false",
+        "callbacks=none",
+    )
+    train(cfg)
+    model = vae_exp.load_run(cfg.paths.run_dir).model
+    z = torch.randn(200, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ink = {digit: model.decode(z, digit).mean(dim=(1, 2, 3)) for digit in (1, 8)}
+    # A 1 has far less ink than an 8: from the same latent vectors, each label gives its digit.
+    assert (ink[1] < ink[8]).float().mean() > 0.95
+    assert ink[8].mean() > 1.5 * ink[1].mean()

@@ -84,7 +84,11 @@ def test_help_lists_the_public_settings_and_real_choices(tmp_path):
     # The values are those of the composed config: the command line's where it set them.
     assert "kl_weight=0.001\n" in text and "latent_dim=4\n" in text
     assert "optimizer:       adam, adamw, rmsprop, sgd" in text
-    assert "experiment:      all_digits, beta_vae, blog, latent_2d" in text
+    presets = "all_digits, beta_vae, blog, iwae_binarized, latent_2d, vae_binarized"
+    assert f"experiment:      {presets}" in text
+    assert "likelihood:      bernoulli, continuous_bernoulli, gaussian" in text
+    assert "objective:       elbo, iwae" in text and "network:         conv, mlp" in text
+    assert "data:            fashion_mnist, kmnist, mnist" in text
     assert f"paths.output_root={tmp_path / 'outputs'}" in text
     assert list(tmp_path.iterdir()) == []  # asking for help writes nothing
 
