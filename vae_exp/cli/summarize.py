@@ -24,10 +24,16 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("sweep_dir", help="a sweep folder written by `vae-exp-train -m ...`")
+    parser.add_argument(
+        "--rank",
+        metavar="METRIC",
+        help="rank the jobs by this metric, lowest first (default: the sweep's optimized_metric), "
+        "e.g. val/neg_elbo or eval/nll",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        summary = report(args.sweep_dir)
+        summary = report(args.sweep_dir, args.rank)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -282,8 +282,6 @@ def _conditioned(
         module, _, name = target.rpartition(".")
         found = getattr(importlib.import_module(module), name, None)
         if found is not None and "condition_size" not in inspect.signature(found).parameters:
-            allowed = (
-                f"false: the network's {name} takes no condition_size (network=conv or mlp do)"
-            )
+            allowed = f"false: {name} takes no condition_size (network=conv or mlp do)"
             raise ConfigError("conditional", True, allowed)
     return {**encoder, "condition_size": classes}, {**decoder, "condition_size": classes}

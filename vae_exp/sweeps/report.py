@@ -10,9 +10,9 @@ from vae_exp.sweeps.summary import SweepSummary, summarize
 log = logging.getLogger(__name__)
 
 
-def report(sweep_dir: str | Path) -> SweepSummary:
+def report(sweep_dir: str | Path, rank_metric: str | None = None) -> SweepSummary:
     """Summarize `sweep_dir`, print the table and the files written, warn of failed jobs."""
-    summary = summarize(sweep_dir)
+    summary = summarize(sweep_dir, rank_metric)
     lines = [
         f"Sweep {summary.sweep_dir}: {len(summary.rows)} jobs, best first by {summary.rank_metric}",
         summary.markdown(),

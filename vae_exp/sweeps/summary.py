@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from vae_exp.models.metrics import EVALUATION_COLUMNS, SUMMARY_METRICS, VAL_LOSS
 from vae_exp.runs import atomic
+from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.layout import CONFIG_FILE
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings
 
@@ -137,6 +138,11 @@ def summarize(sweep_dir: str | Path, rank_metric: str | None = None) -> SweepSum
     folder = Path(sweep_dir)
     jobs = read_sweep(folder)
     settings = swept_settings(jobs)
+    if rank_metric is not None:
+        recorded = {name for job in jobs for name in (*job.metrics, *job.evaluation)}
+        if recorded and rank_metric not in recorded:
+            allowed = f"a metric the jobs recorded: {', '.join(sorted(recorded))}"
+            raise ConfigError("--rank", rank_metric, allowed)
     rank_metric = rank_metric or optimized_metric(jobs)
     ranked = _ranked(jobs, rank_metric)
     # The evaluation columns appear once a job of the sweep has been evaluated.
