@@ -149,6 +149,10 @@ def test_every_combination_trains_with_its_pictures_and_statistics(
     }
     assert type(run.model.likelihood).__name__.lower() == likelihood.replace("_", "")
     assert type(run.model.objective).__name__.lower() == objective
+    hparams = yaml.safe_load((run_dir / "hparams.yaml").read_text())  # every logger's params
+    assert hparams["likelihood"].lower().startswith(likelihood.replace("_", ""))
+    assert hparams["objective"].lower().startswith(objective)
+    assert hparams["network"] == f"{network.capitalize() if network == 'conv' else 'MLP'}Encoder"
 
 
 def test_kl_warmup_raises_the_coefficient_linearly_and_logs_it(compose_train, small_mnist_dir):

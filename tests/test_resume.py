@@ -58,9 +58,11 @@ def uninterrupted(tmp_path_factory) -> dict:
     return {**_results(run_dir), "metrics.csv": (run_dir / "metrics.csv").read_text()}
 
 
-def _interrupt_after_first_epoch(outputs: Path, signum: int) -> tuple[Path, str]:
+def _interrupt_after_first_epoch(
+    outputs: Path, signum: int, choices: tuple[str, ...] = ()
+) -> tuple[Path, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "vae_exp.train", *RUN],
+        [sys.executable, "-m", "vae_exp.train", *RUN, *choices],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -97,6 +99,23 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, uninterrupted, sig
     assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2  # curves continue in the run
     # The epoch before the interruption stays, the interrupted one is written anew.
     assert (run_dir / "metrics.csv").read_text() == uninterrupted["metrics.csv"]
+
+
+@pytest.mark.slow
+def test_a_run_of_other_choices_resumes_to_the_same_result(tmp_path):
+    choices = ("network=mlp", "likelihood=continuous_bernoulli", "conditional=true")
+    choices += ("data.binarize=dynamic", "kl_warmup_epochs=2")
+    straight = _train(tmp_path / "straight", *RUN, *choices)
+    assert straight.returncode == 0, straight.stderr
+    expected = _results(next((tmp_path / "straight" / "runs").iterdir()))
+
+    run_dir, _ = _interrupt_after_first_epoch(tmp_path / "interrupted", signal.SIGTERM, choices)
+    resumed = _train(tmp_path / "interrupted", f"resume={run_dir}")
+    assert resumed.returncode == 0, resumed.stderr
+    record = _results(run_dir)
+    assert record["status"] == "completed"
+    for name in ("val/loss", "val/neg_elbo", "train/loss", "train/kl_coefficient"):
+        assert record["metrics"][name] == expected["metrics"][name], name
 
 
 @pytest.mark.slow
