@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
+from vae_exp.runs.errors import ConfigError
 from vae_exp.sweeps.jobs import parse_overrides
 from vae_exp.sweeps.summary import summarize
 from vae_exp.training import train
@@ -147,19 +148,36 @@ def test_summarize_writes_nothing_into_a_folder_that_is_no_sweep(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_summary_of_jobs_written_by_hand(tmp_path):
-    # Three job folders as Hydra writes them, one without results.
+def _jobs_by_hand(folder: Path) -> None:
+    """Three job folders as Hydra writes them, one without results."""
     for name, loss in (("a", 0.2), ("b", 0.1), ("c", None)):
-        hydra_dir = tmp_path / name / ".hydra"
+        hydra_dir = folder / name / ".hydra"
         hydra_dir.mkdir(parents=True)
         (hydra_dir / "overrides.yaml").write_text(f"- kl_weight={0.1 if name == 'a' else 0.2}\n")
         (hydra_dir / "hydra.yaml").write_text(f"hydra:\n  job:\n    num: {'abc'.index(name)}\n")
         if loss is not None:
             record = {"status": "completed", "epochs": 3, "metrics": {"val/loss": loss}}
-            (tmp_path / name / "results.json").write_text(json.dumps(record))
+            (folder / name / "results.json").write_text(json.dumps(record))
+
+
+def test_summary_of_jobs_written_by_hand(tmp_path):
+    _jobs_by_hand(tmp_path)
     summary = summarize(tmp_path)
     assert [row["job"] for row in summary.rows] == ["b", "a", "c"]
     assert summary.rows[2]["status"] == "incomplete" and summary.settings == ["kl_weight"]
+
+
+def test_summary_ranks_by_a_chosen_metric_with_the_evaluations(tmp_path):
+    _jobs_by_hand(tmp_path)
+    evaluation = {"nll": {"mean": 90.5, "stderr": 0.1}, "knn_accuracy": 0.9}
+    (tmp_path / "a" / "evaluation.json").write_text(json.dumps(evaluation))
+    summary = summarize(tmp_path, "eval/nll")
+    assert [row["job"] for row in summary.rows] == ["a", "b", "c"]  # only a was evaluated
+    assert summary.rows[0]["eval/nll"] == 90.5 and summary.rows[0]["eval/knn"] == 0.9
+    assert math.isnan(summary.rows[1]["eval/nll"])
+    assert "eval/linear_probe" not in summary.rows[0]  # no job has it
+    with pytest.raises(ConfigError, match="--rank='val/nope' is not allowed: a metric the jobs"):
+        summarize(tmp_path, "val/nope")
 
 
 def test_parse_overrides_types_values():
