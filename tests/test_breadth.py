@@ -24,6 +24,7 @@ from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE
 from vae_exp.models.vae import VAE
+from vae_exp.runs.checks import check_train_config
 from vae_exp.runs.errors import ConfigError, DataError
 from vae_exp.training import build, train
 
@@ -153,6 +154,27 @@ def test_every_combination_trains_with_its_pictures_and_statistics(
     assert hparams["likelihood"].lower().startswith(likelihood.replace("_", ""))
     assert hparams["objective"].lower().startswith(objective)
     assert hparams["network"] == f"{network.capitalize() if network == 'conv' else 'MLP'}Encoder"
+
+
+@pytest.mark.slow
+def test_every_combination_of_every_choice_composes_and_passes_the_checks(compose_train):
+    data_sets = ("mnist", "fashion_mnist", "kmnist")
+    binarizations = ("none", "dynamic", "static")
+    combinations = itertools.product(
+        NETWORKS, LIKELIHOODS, OBJECTIVES, data_sets, binarizations, ("false", "true")
+    )
+    for network, likelihood, objective, data, binarize, conditional in combinations:
+        cfg = compose_train(
+            f"network={network}",
+            f"likelihood={likelihood}",
+            f"objective={objective}",
+            f"data={data}",
+            f"data.binarize={binarize}",
+            f"conditional={conditional}",
+        )
+        check_train_config(cfg)
+        model = build(cfg.model, "model")
+        assert model.conditional == (conditional == "true") and cfg.data.dataset == data
 
 
 def test_kl_warmup_raises_the_coefficient_linearly_and_logs_it(compose_train, small_mnist_dir):
