@@ -90,6 +90,14 @@ class ConvDecoder(nn.Module):
         return self.net(_with_label(z, condition))
 
 
+def _relu_layers(sizes: Sequence[int]) -> list[nn.Module]:
+    """Linear layers from each size to the next, each followed by a ReLU."""
+    layers: list[nn.Module] = []
+    for inputs, outputs in itertools.pairwise(sizes):
+        layers += [nn.Linear(inputs, outputs), nn.ReLU()]
+    return layers
+
+
 class MLPEncoder(nn.Module):
     """Maps images of `image_shape` through ReLU layers of sizes `hidden` to mean and log-variance.
 
@@ -107,10 +115,7 @@ class MLPEncoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [math.prod(image_shape) + condition_size, *hidden]
-        layers: list[nn.Module] = []
-        for inputs, outputs in itertools.pairwise(sizes):
-            layers += [nn.Linear(inputs, outputs), nn.ReLU()]
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*_relu_layers(sizes))
         self.z_mean = nn.Linear(sizes[-1], latent_dim)
         self.z_log_var = nn.Linear(sizes[-1], latent_dim)
 
@@ -134,9 +139,7 @@ class MLPDecoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [latent_dim + condition_size, *reversed(hidden)]
-        layers: list[nn.Module] = []
-        for inputs, outputs in itertools.pairwise(sizes):
-            layers += [nn.Linear(inputs, outputs), nn.ReLU()]
+        layers = _relu_layers(sizes)
         layers += [nn.Linear(sizes[-1], math.prod(image_shape))]
         layers += [nn.Unflatten(1, tuple(image_shape))]
         self.net = nn.Sequential(*layers)
