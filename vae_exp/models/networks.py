@@ -115,7 +115,8 @@ class MLPEncoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [math.prod(image_shape) + condition_size, *hidden]
-        self.features = nn.Sequential(*_relu_layers(sizes))
+        # Flatten leads, so that layer names match those of checkpoints written before labels.
+        self.features = nn.Sequential(nn.Flatten(), *_relu_layers(sizes))
         self.z_mean = nn.Linear(sizes[-1], latent_dim)
         self.z_log_var = nn.Linear(sizes[-1], latent_dim)
 
