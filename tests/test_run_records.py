@@ -388,3 +388,21 @@ def test_an_output_root_that_is_a_file_is_refused(small_mnist_dir, tmp_path, mon
     with pytest.raises(ConfigError, match=rf"paths.output_root=.*{blocker} is a file"):
         vae_exp.fit(vae_exp.compose([f"data.data_dir={small_mnist_dir}", *TINY_RUN]))
     assert blocker.read_text() == "not a folder"
+
+
+def test_the_last_checkpoint_follows_every_epoch_after_the_best(compose_train, small_mnist_dir):
+    # Monitoring the epoch number, lowest best, makes the first epoch the best for good.
+    cfg = compose_train(
+        f"data.data_dir={small_mnist_dir}",
+        *TINY_RUN,
+        "trainer.max_epochs=3",
+        "callbacks.model_checkpoint.monitor=epoch",
+        "callbacks.model_checkpoint.mode=min",
+    )
+    vae_exp.fit(cfg)
+    folder = Path(cfg.paths.run_dir) / "checkpoints"
+    (best,) = folder.glob("epoch=00-*.ckpt")
+    last = torch.load(folder / "last.ckpt", weights_only=True)
+    assert torch.load(best, weights_only=True)["global_step"] == 3
+    # Lightning's own ModelCheckpoint would have left last.ckpt at the best epoch's step 3.
+    assert (last["epoch"], last["global_step"]) == (2, 9)
