@@ -52,7 +52,7 @@ def test_every_optimizer_builds(compose_train, option):
 def test_callbacks_and_loggers_build(compose_train, tmp_path):
     cfg = compose_train()
     names = {type(c).__name__ for c in instantiate_all(cfg.callbacks).values()}
-    assert "ModelCheckpoint" in names
+    assert "BestAndLastCheckpoint" in names
     assert [type(x).__name__ for x in instantiate_all(cfg.logger).values()] == ["TensorBoardLogger"]
     assert instantiate_all(compose_train("callbacks=none").callbacks) == {}
 

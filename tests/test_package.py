@@ -127,7 +127,7 @@ def test_bash_completion_offers_settings(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["kl_weight="]
+    assert result.stdout.split() == ["kl_warmup_epochs=", "kl_weight="]
 
 
 def test_python_api_composes_fits_and_loads(small_mnist_dir, tmp_path, monkeypatch):
