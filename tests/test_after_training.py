@@ -132,6 +132,7 @@ def test_evaluate_writes_its_figures(run_dir, tmp_path):
     assert again.returncode == 0 and (run_dir / "evaluation-2.json").is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_rejects_a_bad_split(run_dir, tmp_path):
     result = _tool("evaluate", f"run={run_dir}", "split=dev", cwd=tmp_path)
     assert result.returncode == 2 and "split='dev' is not allowed" in result.stderr
@@ -175,3 +176,15 @@ def test_a_latent_vector_must_be_numbers(value):
         return
     with pytest.raises(ConfigError, match=r"is not allowed: 4 numbers"):
         latent_vector("z", value, 4)
+
+
+def test_evaluate_refuses_a_bad_split_before_loading(run_dir):
+    from omegaconf import OmegaConf
+
+    from vae_exp.cli.evaluate import evaluate
+    from vae_exp.runs.errors import ConfigError
+
+    settings = {"run": str(run_dir), "split": "dev", "num_samples": 5, "batch_size": 32}
+    settings |= {"seed": 0, "data_dir": None, "out": None, "probes": True}
+    with pytest.raises(ConfigError, match="split='dev' is not allowed: one of auto, train, val"):
+        evaluate(OmegaConf.create(settings))

@@ -165,6 +165,21 @@ def test_a_checkpoint_cannot_name_a_function_to_call(tmp_path):
         VAE(encoder={"_target_": "os.system", "command": "echo owned"})
 
 
+def test_user_preset_and_network_through_the_api(small_mnist_dir, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    shutil.copytree(EXAMPLES, work)
+    monkeypatch.chdir(work)
+    monkeypatch.syspath_prepend(work)  # as a notebook beside my_networks.py
+    cfg = vae_exp.compose(
+        ["experiment=mine", f"data.data_dir={small_mnist_dir}", *TINY_RUN],
+        config_dir=work / "my_configs",
+    )
+    run = vae_exp.load_run(vae_exp.fit(cfg)["run_dir"])
+    assert type(run.model.encoder).__name__ == "SmallMLPEncoder"
+    assert run.config.latent_dim == 2 and list(run.config.digits) == [0, 1, 8]
+
+
+@pytest.mark.slow
 def test_user_preset_and_network_from_their_own_folder(small_mnist_dir, tmp_path, monkeypatch):
     work = tmp_path / "work"
     shutil.copytree(EXAMPLES, work)
