@@ -20,13 +20,22 @@ Picture = torch.Tensor | Figure
 
 def log_pictures(loggers: Iterable[Logger], pictures: Mapping[str, Picture], step: int) -> None:
     """Send each picture, under its tag, to every logger that accepts images."""
+    arrays: dict[str, np.ndarray] = {}  # each picture rendered once, for all that take arrays
+
+    def array(tag: str) -> np.ndarray:
+        if tag not in arrays:
+            arrays[tag] = rgb_array(pictures[tag])
+        return arrays[tag]
+
     for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
             _to_tensorboard(logger, pictures, step)
         elif isinstance(logger, MLFlowLogger):
-            _to_mlflow(logger, pictures, step)
+            for tag in pictures:  # `key` and `step`: MLflow keeps every epoch's, as a series
+                logger.experiment.log_image(logger.run_id, array(tag), key=tag, step=step)
         elif isinstance(logger, WandbLogger):
-            _to_wandb(logger, pictures, step)
+            for tag in pictures:
+                logger.log_image(key=tag, images=[array(tag)], step=step)
 
 
 def rgb_array(picture: Picture) -> np.ndarray:
@@ -51,14 +60,3 @@ def _to_tensorboard(logger: TensorBoardLogger, pictures: Mapping[str, Picture], 
         else:
             writer.add_image(tag, picture, global_step=step)
     writer.flush()
-
-
-def _to_mlflow(logger: MLFlowLogger, pictures: Mapping[str, Picture], step: int) -> None:
-    # `key` and `step` make MLflow keep every epoch's picture and show them as a series.
-    for tag, picture in pictures.items():
-        logger.experiment.log_image(logger.run_id, rgb_array(picture), key=tag, step=step)
-
-
-def _to_wandb(logger: WandbLogger, pictures: Mapping[str, Picture], step: int) -> None:
-    for tag, picture in pictures.items():
-        logger.log_image(key=tag, images=[rgb_array(picture)], step=step)
