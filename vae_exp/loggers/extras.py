@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 
 from hydra.utils import get_class
 from omegaconf import DictConfig
@@ -16,15 +17,20 @@ NEEDS = {
 }
 
 
-def check_logger_packages(loggers: DictConfig | None) -> None:
-    """Raise UserError naming the extra to install for a chosen logger whose package is missing."""
+def configured_loggers(loggers: DictConfig | None) -> Iterator[tuple[str, DictConfig, type]]:
+    """Each chosen logger's name, config and class; a wrong target is left to the build's error."""
     for name, entry in (loggers or {}).items():
         if not isinstance(entry, DictConfig) or "_target_" not in entry:
             continue
         try:
-            logger_class = get_class(entry._target_)
-        except Exception:  # a wrong target is reported when the logger is built
+            yield name, entry, get_class(entry._target_)
+        except Exception:
             continue
+
+
+def check_logger_packages(loggers: DictConfig | None) -> None:
+    """Raise UserError naming the extra to install for a chosen logger whose package is missing."""
+    for name, _, logger_class in configured_loggers(loggers):
         for base, (package, extra) in NEEDS.items():
             if issubclass(logger_class, get_class(base)) and not _importable(package):
                 raise UserError(

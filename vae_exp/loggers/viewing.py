@@ -5,11 +5,11 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from hydra.utils import get_class
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import MLFlowLogger, TensorBoardLogger
 
 from vae_exp.loggers.csv_metrics import EpochCSVLogger
+from vae_exp.loggers.extras import configured_loggers
 from vae_exp.runs.layout import METRICS_FILE
 from vae_exp.runs.locations import tensorboard_logdir
 
@@ -17,10 +17,7 @@ from vae_exp.runs.locations import tensorboard_logdir
 def viewing_lines(loggers: DictConfig | None, run_dir: str, output_root: str) -> list[str]:
     """One line per logger with something to open: a command or a file."""
     lines = []
-    for entry in (loggers or {}).values():
-        if not isinstance(entry, DictConfig) or "_target_" not in entry:
-            continue
-        kind = get_class(entry._target_)
+    for _, entry, kind in configured_loggers(loggers):
         if issubclass(kind, TensorBoardLogger):
             folder = shlex.quote(tensorboard_logdir(run_dir, output_root))
             lines.append(f"TensorBoard:  tensorboard --logdir {folder}")
