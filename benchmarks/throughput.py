@@ -1,25 +1,30 @@
 """Training throughput: vae-exp's own training path against a plain PyTorch loop, in one run.
 
-    python benchmarks/throughput.py                       # batch sizes 16, 64, 256
-    python benchmarks/throughput.py --batch-sizes 16 --steps 400 --repeats 3
+    python benchmarks/throughput.py         # the reference model at batch 16, the MLP at 100
+    python benchmarks/throughput.py --models reference --batch-sizes 16 64 --steps 400 --repeats 3
 
-For each batch size it trains the reference model for a fixed number of steps
-two ways, on the same data (MNIST digits 1 and 8, or the packaged sample when
-the full set is missing) and with the same model, loss and optimizer:
+For each model and batch size it trains for a fixed number of steps two ways,
+on the same data, with the same model, loss, optimizer and precision (the
+default config's `trainer.precision`):
 
   (a) vae-exp: its DataModule, LightningModule and Trainer, configured by the
       default config (default callbacks, TensorBoard logging, progress bar);
   (b) plain: a minimal PyTorch loop over tensors already in memory.
 
-Each measurement runs in a fresh process (so each has its own peak memory), the
-two ways alternate, and the first `--warmup` steps are not timed. It prints
-images per second for each, the ratio (a)/(b) and the peak resident memory.
-Validation is switched off in both: it is training speed that is compared.
+Models: `reference` (the blog's convolutional VAE, default batch 16) and `mlp`
+(the `experiment=vae_binarized` preset: the 784-400-40 MLP on all ten digits,
+dynamically binarised, Adam; default batch 100), whose small steps expose a
+framework's per-step overhead. Each measurement runs in a fresh process (so
+each has its own peak memory), the two ways alternate, and the first
+`--warmup` steps are not timed. It prints images per second for each, the
+ratio (a)/(b) and the peak resident memory. Validation is off in both: it is
+training speed that is compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -33,30 +38,39 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Each model's overrides, batch size and timed steps (a few seconds of training each).
+MODELS = {"reference": ((), 16, 400), "mlp": (("experiment=vae_binarized",), 100, 1500)}
 
 
-def _reference_data(data_dir: str | None):
-    from vae_exp.data import MNISTDigitsDataModule
-    from vae_exp.runs.locations import DATA_DIR_ENV, default_data_dir
+def _config(model: str, batch_size: int, data_dir: str | None, extra: tuple[str, ...] = ()):
+    import vae_exp
 
-    datamodule = MNISTDigitsDataModule(
-        digits=(1, 8), data_dir=data_dir or os.environ.get(DATA_DIR_ENV) or default_data_dir()
-    )
-    datamodule.setup()
-    return datamodule
+    overrides = [*MODELS[model][0], f"data.batch_size={batch_size}", "trainer.accelerator=cpu"]
+    if data_dir:
+        overrides.append(f"paths.data_dir={data_dir}")
+    return vae_exp.compose(overrides + list(extra))
 
 
-def run_plain(batch_size: int, steps: int, warmup: int, data_dir: str | None) -> float:
+def run_plain(
+    model_name: str, batch_size: int, steps: int, warmup: int, data_dir: str | None
+) -> float:
     """Images per second of a minimal PyTorch training loop."""
     import torch
+    from hydra.utils import instantiate
 
-    from vae_exp.models import VAE
+    from vae_exp.runs.resolvers import register_resolvers
 
+    cfg = _config(model_name, batch_size, data_dir)
+    register_resolvers()
     torch.manual_seed(0)
-    images = _reference_data(data_dir).train_set.tensors[0]
-    model = VAE()
+    datamodule = instantiate(cfg.data)
+    datamodule.setup()
+    images = datamodule.train_set.tensors[0]
+    binarize = cfg.data.binarize == "dynamic"
+    model = instantiate(cfg.model)
     model.train()
-    optimizer = model.configure_optimizers()  # the reference RMSprop
+    optimizer = model.configure_optimizers()
+    mixed = str(cfg.trainer.precision) == "bf16-mixed"
     order = torch.randperm(len(images))
     started = None
     for step in range(warmup + steps):
@@ -64,7 +78,13 @@ def run_plain(batch_size: int, steps: int, warmup: int, data_dir: str | None) ->
             started = time.perf_counter()
         start = (step * batch_size) % max(1, len(images) - batch_size)
         x = images[order[start : start + batch_size]]
-        loss = model.loss_terms(x).loss
+        if binarize:
+            x = torch.bernoulli(x)
+        autocast = (
+            torch.autocast("cpu", dtype=torch.bfloat16) if mixed else contextlib.nullcontext()
+        )
+        with autocast:
+            loss = model.loss_terms(x).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -89,54 +109,58 @@ class StepTimer(pl.Callback):
 
 
 def run_framework(
-    batch_size: int, steps: int, warmup: int, data_dir: str | None, extra: tuple[str, ...] = ()
+    model_name: str,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    data_dir: str | None,
+    extra: tuple[str, ...] = (),
 ) -> float:
     """Images per second of `vae-exp-train`'s training path.
 
-    The default config, plus the overrides in `extra` (for finding where time goes).
+    The model's config, plus the overrides in `extra` (for finding where time goes).
     """
-    import vae_exp
     from vae_exp.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
         result_file = Path(scratch) / "timing.json"
         overrides = [
             f"paths.run_dir={scratch}/run",
-            f"data.batch_size={batch_size}",
             "trainer.max_epochs=1000",
             f"+trainer.max_steps={warmup + steps}",
-            "trainer.limit_val_batches=0",
-            "trainer.accelerator=cpu",
+            "trainer.limit_val_batches=1",  # validation only in the sanity check
             "+callbacks.step_timer._target_=throughput.StepTimer",
             f"+callbacks.step_timer.warmup={warmup}",
             f"+callbacks.step_timer.steps={steps}",
             f"+callbacks.step_timer.result_file={result_file}",
         ]
-        if data_dir:
-            overrides.append(f"data.data_dir={data_dir}")
-        overrides += extra
-        train(vae_exp.compose(overrides))
+        train(_config(model_name, batch_size, data_dir, (*overrides, *extra)))
         elapsed = json.loads(result_file.read_text())["elapsed"]
     return steps * batch_size / elapsed
 
 
 def _one(args: argparse.Namespace) -> None:
+    from vae_exp.cli.startup import flush_denormals
+
+    flush_denormals()  # as the training command does, for both ways
     run = run_plain if args.one == "plain" else run_framework
-    rate = run(args.batch_sizes[0], args.steps, args.warmup, args.data_dir)
+    rate = run(args.models[0], args.batch_sizes[0], args.steps, args.warmup, args.data_dir)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"images_per_s": rate, "peak_rss_mb": peak_mb}))
 
 
-def _measure(way: str, batch_size: int, args: argparse.Namespace) -> dict:
+def _measure(way: str, model: str, batch_size: int, steps: int, args: argparse.Namespace) -> dict:
     command = [
         sys.executable,
         __file__,
         "--one",
         way,
+        "--models",
+        model,
         "--batch-sizes",
         str(batch_size),
         "--steps",
-        str(args.steps),
+        str(steps),
         "--warmup",
         str(args.warmup),
     ]
@@ -144,7 +168,7 @@ def _measure(way: str, batch_size: int, args: argparse.Namespace) -> dict:
         command += ["--data-dir", args.data_dir]
     result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT)
     if result.returncode != 0:
-        raise RuntimeError(f"{way} at batch {batch_size} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"{way} {model} at batch {batch_size} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -152,8 +176,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64, 256])
-    parser.add_argument("--steps", type=int, default=150, help="timed steps per measurement")
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
+    parser.add_argument(
+        "--batch-sizes", type=int, nargs="+", help="default: each model's own (16, 100)"
+    )
+    parser.add_argument(
+        "--steps", type=int, help="timed steps per measurement (default: 400, 1500)"
+    )
     parser.add_argument("--warmup", type=int, default=15, help="untimed steps first")
     parser.add_argument("--repeats", type=int, default=2, help="measurements of each way (median)")
     parser.add_argument("--data-dir", default=os.environ.get("VAE_EXP_DATA_DIR"))
@@ -164,18 +193,20 @@ def main() -> None:
         return
 
     print(
-        f"{'batch':>6} {'vae-exp img/s':>14} {'plain img/s':>12} {'ratio':>6} "
+        f"{'model':>9} {'batch':>6} {'vae-exp img/s':>14} {'plain img/s':>12} {'ratio':>6} "
         f"{'vae-exp MB':>11} {'plain MB':>9}"
     )
-    for batch_size in args.batch_sizes:
+    cases = [(m, b) for m in args.models for b in (args.batch_sizes or [MODELS[m][1]])]
+    for model, batch_size in cases:
+        steps = args.steps or MODELS[model][2]
         runs: dict[str, list[dict]] = {"framework": [], "plain": []}
         for _ in range(args.repeats):
             for way in ("plain", "framework"):
-                runs[way].append(_measure(way, batch_size, args))
+                runs[way].append(_measure(way, model, batch_size, steps, args))
         rate = {w: statistics.median(r["images_per_s"] for r in runs[w]) for w in runs}
         peak = {w: max(r["peak_rss_mb"] for r in runs[w]) for w in runs}
         print(
-            f"{batch_size:6d} {rate['framework']:14.0f} {rate['plain']:12.0f} "
+            f"{model:>9} {batch_size:6d} {rate['framework']:14.0f} {rate['plain']:12.0f} "
             f"{rate['framework'] / rate['plain']:6.2f} "
             f"{peak['framework']:11.0f} {peak['plain']:9.0f}",
             flush=True,

@@ -76,3 +76,62 @@ def test_transpose_matches_the_gradient_of_the_forward_conv():
     g = torch.randn(1, 1, 14, 14)
     (conv(x) * g).sum().backward()
     torch.testing.assert_close(transpose(g), x.grad)
+
+
+def _keras_same_reference(x: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
+    """Keras "same" the plain way: pad explicitly, or transpose fully and crop."""
+    (k_h, k_w), (s_h, s_w) = layer.kernel_size, layer.stride
+    if isinstance(layer, ConvTranspose2dSame):
+        y = torch.nn.functional.conv_transpose2d(x, layer.weight, stride=(s_h, s_w))
+        out_h, out_w = x.shape[-2] * s_h, x.shape[-1] * s_w
+        # A kernel smaller than the stride leaves the last positions untouched (bias only).
+        y = torch.nn.functional.pad(
+            y, (0, max(0, out_w - y.shape[-1]), 0, max(0, out_h - y.shape[-2]))
+        )
+        top, left = same_padding(out_h, k_h, s_h)[0], same_padding(out_w, k_w, s_w)[0]
+        return y[..., top : top + out_h, left : left + out_w] + layer.bias[:, None, None]
+    top, bottom = same_padding(x.shape[-2], k_h, s_h)
+    left, right = same_padding(x.shape[-1], k_w, s_w)
+    padded = torch.nn.functional.pad(x, (left, right, top, bottom))
+    return torch.nn.functional.conv2d(padded, layer.weight, layer.bias, stride=(s_h, s_w))
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("size", [7, 8])
+@pytest.mark.parametrize(
+    ("layer_class", "sub_pixel"),
+    [(Conv2dSame, False), (ConvTranspose2dSame, False), (ConvTranspose2dSame, True)],
+)
+def test_layers_compute_keras_same_for_any_kernel_stride_and_size(
+    layer_class, sub_pixel, size, stride, kernel
+):
+    # The layers take shortcuts (padding inside the convolution, the sub-pixel form of the
+    # transpose); their results must equal the explicit pad-or-crop computation, gradients too.
+    torch.manual_seed(kernel * 100 + stride * 10 + size)
+    layer = layer_class(3, 2, kernel, stride=stride)
+    x = torch.randn(2, 3, size, size + 1, requires_grad=True)
+    y = layer._sub_pixel(x) if sub_pixel else layer(x)
+    expected = _keras_same_reference(x, layer)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    grad = torch.randn_like(y)
+    got = torch.autograd.grad(y, (x, layer.weight, layer.bias), grad)
+    wanted = torch.autograd.grad(expected, (x, layer.weight, layer.bias), grad)
+    for a, b in zip(got, wanted, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_transpose_takes_the_sub_pixel_form_under_cpu_autocast(monkeypatch):
+    torch.manual_seed(0)
+    layer = ConvTranspose2dSame(4, 2, 3, stride=2)
+    x = torch.randn(2, 4, 7, 7)
+    taken = []
+    sub_pixel = layer._sub_pixel
+    monkeypatch.setattr(layer, "_sub_pixel", lambda x: taken.append(x.dtype) or sub_pixel(x))
+    layer(x)
+    assert taken == []  # float32: the transposed kernel itself
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    assert taken == [torch.float32]
+    assert y.dtype == torch.bfloat16 and y.shape == (2, 2, 14, 14)
+    torch.testing.assert_close(y.float(), layer(x), rtol=0.05, atol=0.05)

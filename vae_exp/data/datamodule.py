@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.binarization import EVALUATION_SEED, binarized_set
 from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
 from vae_exp.runs.errors import ConfigError
@@ -157,9 +158,10 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         if dataset is None:
             raise RuntimeError("call setup() before asking for a DataLoader")
         return DataLoader(
-            dataset,
+            WholeBatches(dataset),
             batch_size=self.batch_size,
             shuffle=shuffle,
+            collate_fn=keep_batch,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

@@ -2,8 +2,12 @@
 
 PyTorch pads both sides equally; Keras (TensorFlow) puts an odd leftover pixel
 at the bottom/right. That decides which input pixels each output reads for the
-stride-2 and the even 2x2 kernels of the reference model, so the layers here
-pad explicitly instead of using `padding=`.
+stride-2 and the even 2x2 kernels of the reference model. The layers here read
+exactly the pixels Keras reads, and avoid copies where they can: a stride-1
+convolution pads inside the convolution (cutting the one surplus output row and
+column of an even kernel), and the transposed convolution runs as one ordinary
+convolution whose outputs are its stride-by-stride phases (sub-pixel form)
+where the transposed kernel is slow: in reduced precision on a CPU.
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ class Conv2dSame(nn.Conv2d):
     """`nn.Conv2d` whose output is ceil(input / stride), padded as Keras pads."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0)
+        # With stride 1 the padding is (k-1)//2 before and k//2 after whatever the input size:
+        # the convolution pads k//2 on both sides itself and the surplus first row is cut.
+        inside = kernel_size // 2 if stride == 1 else 0
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=inside)
+        self.surplus = inside - (kernel_size - 1) // 2 if stride == 1 else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding != (0, 0):
+            y = super().forward(x)
+            return y[..., self.surplus :, self.surplus :] if self.surplus else y
         (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
         top, bottom = same_padding(x.shape[-2], k_h, s_h)
         left, right = same_padding(x.shape[-1], k_w, s_w)
@@ -37,20 +48,80 @@ class Conv2dSame(nn.Conv2d):
         return super().forward(x)
 
 
+def phase_taps(kernel: int, stride: int, crop: int) -> tuple[torch.Tensor, int]:
+    """Which kernel tap each phase of a transposed convolution uses, along one axis.
+
+    Output position stride*m + a (after cutting `crop` leading positions) sums
+    x[m + j] * w[tap] over the offsets j; the table holds, for each phase a and
+    offset j - first, the tap, or `kernel` (a zero tap) where none applies.
+    Returns the table (stride, offsets) and the first offset (<= 0).
+    """
+    pairs = [
+        (a, (a + crop - tap) // stride, tap)
+        for a in range(stride)
+        for tap in range(kernel)
+        if (a + crop - tap) % stride == 0
+    ]
+    first = min(j for _, j, _ in pairs)
+    last = max(j for _, j, _ in pairs)
+    table = torch.full((stride, last - first + 1), kernel, dtype=torch.long)
+    for a, j, tap in pairs:
+        table[a, j - first] = tap
+    return table, first
+
+
 class ConvTranspose2dSame(nn.ConvTranspose2d):
     """`nn.ConvTranspose2d` whose output is input * stride, cropped as Keras crops.
 
-    It is the exact transpose of `Conv2dSame` with the same kernel and stride:
-    the full transposed output is cut back by that layer's padding.
+    It is the exact transpose of `Conv2dSame` with the same kernel and stride.
+    The weights are those of `nn.ConvTranspose2d`. In reduced precision on a
+    CPU, where the transposed kernel is slow (3x slower than in float32 here),
+    it computes the sub-pixel form described in the module's docstring instead.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = super().forward(x)
+        if x.device.type == "cpu" and _reduced_precision(x):
+            return self._sub_pixel(x)
         (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
         out_h, out_w = x.shape[-2] * s_h, x.shape[-1] * s_w
-        top, _ = same_padding(out_h, k_h, s_h)
-        left, _ = same_padding(out_w, k_w, s_w)
+        top, left = same_padding(out_h, k_h, s_h)[0], same_padding(out_w, k_w, s_w)[0]
+        # A kernel smaller than the stride leaves the last positions to the bias alone.
+        short_h = max(0, top + out_h - ((x.shape[-2] - 1) * s_h + k_h))
+        short_w = max(0, left + out_w - ((x.shape[-1] - 1) * s_w + k_w))
+        y = F.conv_transpose2d(
+            x, self.weight, self.bias, self.stride, output_padding=(short_h, short_w)
+        )
         return y[..., top : top + out_h, left : left + out_w]
+
+    def _sub_pixel(self, x: torch.Tensor) -> torch.Tensor:
+        (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
+        out_h, out_w = x.shape[-2] * s_h, x.shape[-1] * s_w
+        rows, top = phase_taps(k_h, s_h, same_padding(out_h, k_h, s_h)[0])
+        cols, left = phase_taps(k_w, s_w, same_padding(out_w, k_w, s_w)[0])
+        # (in, out, kh + 1, kw + 1): the last row and column are the zero tap.
+        padded = F.pad(self.weight, (0, 1, 0, 1))
+        taps = padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+        in_ch, out_ch, _, _, t_h, t_w = taps.shape
+        weight = taps.permute(1, 2, 3, 0, 4, 5).reshape(out_ch * s_h * s_w, in_ch, t_h, t_w)
+        bias = None if self.bias is None else self.bias.repeat_interleave(s_h * s_w)
+        padding = (-left, t_w - 1 + left, -top, t_h - 1 + top)
+        phases = F.conv2d(F.pad(x, padding), weight, bias)
+        return F.pixel_shuffle(phases, s_h) if s_h == s_w else _shuffle(phases, s_h, s_w)
+
+
+def _reduced_precision(x: torch.Tensor) -> bool:
+    """Whether convolutions of `x` run in 16 bits: a 16-bit input, or CPU autocast."""
+    if x.dtype in (torch.bfloat16, torch.float16):
+        return True
+    return torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") != torch.float32
+
+
+def _shuffle(phases: torch.Tensor, s_h: int, s_w: int) -> torch.Tensor:
+    """`pixel_shuffle` for unequal strides: (N, C*s_h*s_w, H, W) -> (N, C, H*s_h, W*s_w)."""
+    n, channels, h, w = phases.shape
+    c = channels // (s_h * s_w)
+    y = phases.reshape(n, c, s_h, s_w, h, w).permute(0, 1, 4, 2, 5, 3)
+    return y.reshape(n, c, h * s_h, w * s_w)

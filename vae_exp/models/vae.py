@@ -122,14 +122,17 @@ class VAE(pl.LightningModule):
         """Posterior mean and encoder log-variance of images x (of classes y, if conditional)."""
         x = x.contiguous(memory_format=self.memory_format)
         if not self.conditional:
-            return self.encoder(x)
-        return self.encoder(x, self.one_hot(y, len(x)))
+            z_mean, z_log_var = self.encoder(x)
+        else:
+            z_mean, z_log_var = self.encoder(x, self.one_hot(y, len(x)))
+        # Under mixed precision the networks compute in 16 bits; the distributions do not.
+        return z_mean.float(), z_log_var.float()
 
     def decoder_output(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
         """The decoder's per-pixel output for latent vectors z, which the likelihood reads."""
         if not self.conditional:
-            return self.decoder(z)
-        return self.decoder(z, self.one_hot(y, len(z)))
+            return self.decoder(z).float()
+        return self.decoder(z, self.one_hot(y, len(z))).float()
 
     def decode(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
         """The expected images (N, C, H, W), in [0, 1], of latent vectors z (of classes y)."""
@@ -210,8 +213,13 @@ class VAE(pl.LightningModule):
         return terms.loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        """Logs the val/ terms; returns the posterior too, for the latent-space callbacks."""
-        per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0], batch[1])
+        """Logs the val/ terms; returns the posterior too, for the latent-space callbacks.
+
+        In full precision even when training uses mixed precision, so that the
+        reported figures measure the model, not the rounding of a training mode.
+        """
+        with torch.autocast(self.device.type, enabled=False):
+            per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0], batch[1])
         terms = batch_mean(per_image)
         self._log_terms("val", terms, len(batch[0]))
         return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}

@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from vae_exp.runs import layout
+from vae_exp.runs.precision import native_precision
 from vae_exp.runs.locations import (
     absolute,
     claim_fresh_dir,
@@ -77,6 +78,7 @@ def register_resolvers() -> None:
         ("vae_exp.layout", layout_name),
         ("vae_exp.folder_name", folder_name),
         ("vae_exp.elbo_kl_weight", elbo_kl_weight),
+        ("vae_exp.native_precision", native_precision),
     ):
         OmegaConf.register_new_resolver(name, resolver, replace=True)
     # Cached, so that every resolution of a folder name gives the one folder claimed.

@@ -1,0 +1,121 @@
+"""What the speed work relies on: mixed precision kept to the networks, whole-batch loading,
+the default precision's choice, and the benchmarks that measure them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from vae_exp.data.batches import WholeBatches, keep_batch
+from vae_exp.data.mnist_files import raw_folder
+from vae_exp.models import VAE
+from vae_exp.runs import precision
+from vae_exp.runs.precision import native_precision
+
+from conftest import write_idx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_under_cpu_autocast_the_networks_run_in_bf16_and_the_loss_in_float32():
+    torch.manual_seed(0)
+    vae = VAE()
+    x = torch.rand(4, 1, 28, 28)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert vae.encoder(x)[0].dtype == torch.bfloat16
+        z_mean, z_log_var = vae.encode(x)
+        logits = vae.decoder_output(z_mean)
+        terms = vae.loss_terms(x)
+    assert z_mean.dtype == z_log_var.dtype == logits.dtype == torch.float32
+    assert all(getattr(terms, name).dtype == torch.float32 for name in ("loss", "recon", "kl"))
+    terms.loss.backward()
+    assert all(p.grad.dtype == torch.float32 for p in vae.parameters())
+
+
+def test_validation_is_computed_in_full_precision_under_autocast():
+    torch.manual_seed(0)
+    vae = VAE()
+    batch = (torch.rand(8, 1, 28, 28), torch.ones(8, dtype=torch.long))
+    with torch.random.fork_rng():
+        full = vae.validation_step(batch, 0)
+    with torch.random.fork_rng(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = vae.validation_step(batch, 0)
+    for key in ("loss", "z_mean", "posterior_log_var"):
+        assert torch.equal(mixed[key], full[key]), key
+    with torch.random.fork_rng(), torch.autocast("cpu", dtype=torch.bfloat16):
+        trained = vae.loss_terms(batch[0]).loss  # training does use bf16: a different value
+    assert not torch.equal(trained, full["loss"])
+
+
+def test_whole_batches_give_the_batches_of_a_plain_loader():
+    images, labels = torch.rand(37, 1, 28, 28), torch.arange(37)
+    dataset = TensorDataset(images, labels)
+    seed = torch.Generator().manual_seed(3)
+    plain = list(DataLoader(dataset, batch_size=8, shuffle=True, generator=seed))
+    seed.manual_seed(3)
+    whole = DataLoader(
+        WholeBatches(dataset), batch_size=8, shuffle=True, generator=seed, collate_fn=keep_batch
+    )
+    batches = list(whole)
+    assert [len(b[0]) for b in batches] == [8, 8, 8, 8, 5]
+    for (x, y), (x_plain, y_plain) in zip(batches, plain, strict=True):
+        assert torch.equal(x, x_plain) and torch.equal(y, y_plain)
+
+
+def test_default_precision_is_bf16_mixed_only_with_native_bf16(monkeypatch, compose_train):
+    # A CPU without bfloat16 instructions is not at hand: the checks are replaced to say so.
+    assert compose_train().trainer.precision == native_precision("auto")
+    assert native_precision("mps") == precision.FULL
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, name, lambda: False, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert native_precision("cpu") == native_precision("auto") == precision.FULL
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert native_precision("cpu") == precision.MIXED
+    assert compose_train("trainer.precision=32-true").trainer.precision == "32-true"
+
+
+def test_matmul_rates_prints_both_precisions():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/matmul_rates.py", "--sizes", "64", "--seconds", "0.05"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    n, fp32, bf16, ratio = result.stdout.strip().splitlines()[-1].split()
+    assert n == "64" and float(fp32) > 0 and float(bf16) > 0
+    assert float(ratio) == pytest.approx(float(bf16) / float(fp32), abs=0.06)
+
+
+@pytest.mark.slow
+def test_throughput_benchmark_compares_both_models(tmp_path):
+    # The MLP preset holds out 10,000 training images: a synthetic set large enough for it.
+    folder = raw_folder(tmp_path, "MNIST")
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 10_400), ("t10k", 100)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    command = [sys.executable, "benchmarks/throughput.py", "--steps", "6", "--warmup", "2"]
+    result = subprocess.run(
+        [*command, "--repeats", "1", "--data-dir", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert set(rows) == {"reference", "mlp"}
+    assert rows["reference"][1] == "16" and rows["mlp"][1] == "100"
+    for row in rows.values():
+        framework, plain, ratio = (float(v) for v in row[2:5])
+        assert framework > 0 and plain > 0
+        assert ratio == pytest.approx(framework / plain, abs=0.01)
