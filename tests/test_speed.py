@@ -38,6 +38,7 @@ def test_under_cpu_autocast_the_networks_run_in_bf16_and_the_loss_in_float32():
     assert all(p.grad.dtype == torch.float32 for p in vae.parameters())
 
 
+@pytest.mark.filterwarnings("ignore:.*self.trainer. reference is not registered")
 def test_validation_is_computed_in_full_precision_under_autocast():
     torch.manual_seed(0)
     vae = VAE()

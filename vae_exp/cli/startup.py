@@ -58,6 +58,8 @@ def prepare_process(path_settings: Sequence[str] = ()) -> None:
     flush_denormals()
     # The data sit in memory, so DataLoader workers would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # Lightning's model summary sizes bf16-mixed weights as 32-bit, which they are.
+    warnings.filterwarnings("ignore", message=r".*is not supported by the model summary.*")
     # An internal deprecation inside Lightning itself, nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # A log file that cannot be written (a full disk) must not bury the one-line error in
