@@ -1,4 +1,4 @@
-"""The default arithmetic precision: bfloat16 mixed precision where the hardware computes it natively.
+"""The default precision: bfloat16 mixed precision where the hardware computes it natively.
 
 On a CPU with AVX-512 BF16 or AMX, and on a GPU with bfloat16 support, the
 networks' convolutions and matrix products run in bfloat16 (through
@@ -24,7 +24,7 @@ def _cpu_has_native_bf16() -> bool:
 
 
 def native_precision(accelerator: str) -> str:
-    """`bf16-mixed` if the device that `accelerator` picks computes bfloat16 natively, else `32-true`."""
+    """`bf16-mixed` if the device `accelerator` picks computes bfloat16 natively, else `32-true`."""
     if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
         return MIXED if torch.cuda.is_bf16_supported() else FULL
     if accelerator in ("cpu", "auto"):

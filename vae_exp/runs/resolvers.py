@@ -15,7 +15,6 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from vae_exp.runs import layout
-from vae_exp.runs.precision import native_precision
 from vae_exp.runs.locations import (
     absolute,
     claim_fresh_dir,
@@ -25,6 +24,7 @@ from vae_exp.runs.locations import (
     resolved,
     stamp,
 )
+from vae_exp.runs.precision import native_precision
 from vae_exp.sweeps.naming import job_name
 
 CONFIG_PACKAGE = "vae_exp.conf"
