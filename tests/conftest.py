@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -128,6 +129,16 @@ _NO_NETWORK = {
 }
 
 
+def ctrl_c_delivered() -> None:
+    """In a test's child process: SIGINT interrupts, as a terminal's Ctrl-C does.
+
+    A shell starts background commands with SIGINT ignored and their children
+    inherit that, so a suite run in the background would send its SIGINTs into
+    the void; the interrupt tests pass this as `preexec_fn`.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `python -m vae_exp.train` in a subprocess with outputs under tmp_path/outputs."""
@@ -143,7 +154,7 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         command = [sys.executable, "-m", "vae_exp.train", *overrides]
         kwargs = dict(cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if background:
-            return subprocess.Popen(command, text=True, **kwargs)
+            return subprocess.Popen(command, text=True, preexec_fn=ctrl_c_delivered, **kwargs)
         return subprocess.run(command, text=True, timeout=300, **kwargs)
 
     return _run

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ctrl_c_delivered
+
 # Long enough epochs (50 batches of the packaged sample) to be interrupted mid-run.
 RUN = (
     "data.source=sample",
@@ -67,6 +69,7 @@ def _interrupt_after_first_epoch(
         stderr=subprocess.STDOUT,
         text=True,
         env=_env(outputs),
+        preexec_fn=ctrl_c_delivered,
     )
     deadline = time.monotonic() + 120
     while not list(outputs.glob("runs/*/checkpoints/last.ckpt")):

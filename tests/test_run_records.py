@@ -20,7 +20,7 @@ import torch
 import vae_exp
 from vae_exp.runs.errors import ConfigError, DivergenceError
 
-from conftest import CHECKOUT, TINY_RUN
+from conftest import CHECKOUT, TINY_RUN, ctrl_c_delivered
 
 HELPERS = "helpers.fault_callbacks"
 
@@ -47,7 +47,7 @@ def _train(tmp_path, data_dir, *args, output_root=None, background=False, tool="
         text=True,
     )
     if background:
-        return subprocess.Popen(command, **kwargs)
+        return subprocess.Popen(command, preexec_fn=ctrl_c_delivered, **kwargs)
     return subprocess.run(command, timeout=300, **kwargs)
 
 
