@@ -75,7 +75,7 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
 
     It is the exact transpose of `Conv2dSame` with the same kernel and stride.
     The weights are those of `nn.ConvTranspose2d`. In reduced precision on a
-    CPU, where the transposed kernel is slow (3x slower than in float32 here),
+    CPU, where the transposed kernel is slow (twice the time of float32 here),
     it computes the sub-pixel form described in the module's docstring instead.
     """
 

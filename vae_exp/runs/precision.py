@@ -2,7 +2,7 @@
 
 On a CPU with AVX-512 BF16 or AMX, and on a GPU with bfloat16 support, the
 networks' convolutions and matrix products run in bfloat16 (through
-`torch.autocast`), which is several times faster there; weights, optimizer
+`torch.autocast`), whose matrix products are several times faster there; weights, optimizer
 state, loss and validation stay in float32. Elsewhere bfloat16 would be
 emulated, and slower, so training stays in float32.
 """
