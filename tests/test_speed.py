@@ -84,14 +84,14 @@ def test_default_precision_is_bf16_mixed_only_with_native_bf16(monkeypatch, comp
 
 def test_matmul_rates_prints_both_precisions():
     result = subprocess.run(
-        [sys.executable, "benchmarks/matmul_rates.py", "--sizes", "64", "--seconds", "0.05"],
+        [sys.executable, "benchmarks/matmul_rates.py", "--sizes", "256", "--seconds", "0.2"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
     n, fp32, bf16, ratio = result.stdout.strip().splitlines()[-1].split()
-    assert n == "64" and float(fp32) > 0 and float(bf16) > 0
+    assert n == "256" and float(fp32) > 0 and float(bf16) > 0
     assert float(ratio) == pytest.approx(float(bf16) / float(fp32), abs=0.06)
 
 
