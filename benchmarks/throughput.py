@@ -58,10 +58,7 @@ def run_plain(
     import torch
     from hydra.utils import instantiate
 
-    from vae_exp.runs.resolvers import register_resolvers
-
-    cfg = _config(model_name, batch_size, data_dir)
-    register_resolvers()
+    cfg = _config(model_name, batch_size, data_dir)  # compose registers the resolvers
     torch.manual_seed(0)
     datamodule = instantiate(cfg.data)
     datamodule.setup()
