@@ -60,7 +60,7 @@ def test_callbacks_and_loggers_build(compose_train, tmp_path):
 def test_defaults_are_the_reference_experiment(compose_train):
     cfg = compose_train()
     assert list(cfg.digits) == [1, 8] and cfg.latent_dim == 4 and cfg.kl_weight == 5e-4
-    assert cfg.optimizer._target_ == "torch.optim.RMSprop"
+    assert cfg.optimizer._target_ == "vae_exp.models.optimizers.RMSprop"
     assert (cfg.optimizer.lr, cfg.optimizer.alpha, cfg.optimizer.eps) == (1e-3, 0.9, 1e-7)
     assert (cfg.data.batch_size, cfg.trainer.max_epochs) == (16, 10)
     assert cfg.data.val_split == 0 and cfg.model.reparameterization == "standard"

@@ -3,6 +3,8 @@ the default precision's choice, and the benchmarks that measure them."""
 
 from __future__ import annotations
 
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.mnist_files import raw_folder
 from vae_exp.models import VAE
+from vae_exp.models.optimizers import RMSprop
 from vae_exp.runs import precision
 from vae_exp.runs.precision import native_precision
 
@@ -80,6 +83,105 @@ def test_default_precision_is_bf16_mixed_only_with_native_bf16(monkeypatch, comp
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
     assert native_precision("cpu") == precision.MIXED
     assert compose_train("trainer.precision=32-true").trainer.precision == "32-true"
+
+
+def _gradients_with_dead_units(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Gradients over thirty orders of magnitude, a third of them exactly zero."""
+    magnitudes = 10 ** torch.empty(shape, dtype=dtype).uniform_(-30, 0)
+    grad = torch.randn(shape, dtype=dtype) * magnitudes
+    grad[torch.rand(shape) < 0.3] = 0
+    return grad
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"weight_decay": 1e-2}, {"eps": 1e-12}, {"momentum": 0.9}, {"centered": True}],
+    ids=["reference", "weight_decay", "small_eps", "momentum", "centered"],
+)
+def test_rmsprop_steps_exactly_as_torch_does(settings, dtype):
+    torch.manual_seed(0)
+    shapes = [(32, 300), (64, 32, 3, 3), (7,)]
+    theirs = [torch.randn(shape, dtype=dtype, requires_grad=True) for shape in shapes]
+    ours = [p.detach().clone().requires_grad_() for p in theirs]
+    options = {"lr": 1e-3, "alpha": 0.9, "eps": 1e-7, **settings}
+    torch_rmsprop, rmsprop = torch.optim.RMSprop(theirs, **options), RMSprop(ours, **options)
+    for _ in range(30):
+        for mine, reference in zip(ours, theirs, strict=True):
+            reference.grad = _gradients_with_dead_units(reference.shape, dtype)
+            mine.grad = reference.grad.clone()
+        torch_rmsprop.step()
+        rmsprop.step()
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert torch.equal(mine, reference)
+    state, torch_state = rmsprop.state_dict(), torch_rmsprop.state_dict()
+    assert state["state"].keys() == torch_state["state"].keys()
+    for key, values in torch_state["state"][0].items():
+        assert torch.equal(state["state"][0][key], values), key
+
+
+def test_rmsprop_continues_from_torch_rmsprop_state():
+    # Checkpoints written with torch.optim.RMSprop resume under this one, and back.
+    torch.manual_seed(1)
+    first = torch.randn(50, requires_grad=True)
+    second = first.detach().clone().requires_grad_()
+    earlier = torch.optim.RMSprop([first], lr=1e-3, alpha=0.9, eps=1e-7)
+    for _ in range(5):
+        first.grad = _gradients_with_dead_units((50,), torch.float32)
+        earlier.step()
+    second.data.copy_(first.data)
+    later = RMSprop([second], lr=1e-3, alpha=0.9, eps=1e-7)
+    checkpoint = io.BytesIO()
+    torch.save(earlier.state_dict(), checkpoint)
+    checkpoint.seek(0)
+    later.load_state_dict(torch.load(checkpoint))
+    for _ in range(5):
+        first.grad = _gradients_with_dead_units((50,), torch.float32)
+        second.grad = first.grad.clone()
+        earlier.step()
+        later.step()
+    assert torch.equal(first, second)
+    assert later.state[second]["step"] == 10
+
+
+_PAGE_FAULTS_PER_STEP = """
+import resource, torch
+from vae_exp.cli.startup import reuse_freed_memory
+from vae_exp.models import VAE
+torch.manual_seed(0)
+vae, x = VAE(), torch.rand(16, 1, 28, 28)
+optimizer = vae.configure_optimizers()
+def faults_per_step(steps=10):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        vae.loss_terms(x).loss.backward()
+        optimizer.step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+faults_per_step(3)
+default = faults_per_step()
+assert reuse_freed_memory()
+faults_per_step(3)
+print(default, faults_per_step())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_training_steps_reuse_freed_memory_instead_of_faulting_it_in_again():
+    command = [sys.executable, "-c", _PAGE_FAULTS_PER_STEP]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    default, reused = (float(v) for v in result.stdout.split())
+    assert reused < 50, reused  # a step of the reference model touches about 2,000 pages
+    assert default > 10 * reused, (default, reused)
+
+
+def test_a_users_own_malloc_setting_is_left_alone():
+    code = "from vae_exp.cli.startup import reuse_freed_memory; print(reuse_freed_memory())"
+    environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "1048576"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_matmul_rates_prints_both_precisions():

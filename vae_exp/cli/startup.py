@@ -7,6 +7,7 @@ changes them.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -51,11 +52,40 @@ def flush_denormals() -> None:
     torch.set_flush_denormal(True)
 
 
+# glibc's mallopt parameters (malloc.h) and the environment variables that set them too.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_ENVIRONMENT = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+_KEEP_BLOCKS_UP_TO = 32 * 2**20  # glibc's largest mmap threshold on 64-bit systems
+_KEEP_FREE_UP_TO = 256 * 2**20
+
+
+def reuse_freed_memory() -> bool:
+    """Let glibc's malloc keep freed tensors' memory for the next ones; True if it now does.
+
+    A training step frees and allocates the same few megabytes of tensors.
+    By default glibc maps each block over 128 KiB afresh and returns it to
+    the system when freed, so every step faults its pages in again, zeroed:
+    about 1,000 page faults and a tenth of a reference step on a 2-core CPU.
+    Blocks up to 32 MiB now come from the heap, which keeps up to 256 MiB
+    free; the peak memory does not change. Settings of the user's own
+    (`MALLOC_*_` variables) and other C libraries are left as they are.
+    """
+    if any(name in os.environ for name in _MALLOC_ENVIRONMENT):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    kept = mallopt(_M_MMAP_THRESHOLD, _KEEP_BLOCKS_UP_TO) == 1
+    return mallopt(_M_TRIM_THRESHOLD, _KEEP_FREE_UP_TO) == 1 and kept
+
+
 def prepare_process(path_settings: Sequence[str] = ()) -> None:
     """Set up this process for a vae-exp command whose `path_settings` take paths."""
     sys.argv[1:] = quoted_paths(sys.argv[1:], path_settings)
     register_resolvers()
     flush_denormals()
+    reuse_freed_memory()
     # The data sit in memory, so DataLoader workers would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Lightning's model summary sizes bf16-mixed weights as 32-bit, which they are.

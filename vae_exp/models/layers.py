@@ -101,17 +101,52 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
     def _sub_pixel(self, x: torch.Tensor) -> torch.Tensor:
         (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
         out_h, out_w = x.shape[-2] * s_h, x.shape[-1] * s_w
-        rows, top = phase_taps(k_h, s_h, same_padding(out_h, k_h, s_h)[0])
-        cols, left = phase_taps(k_w, s_w, same_padding(out_w, k_w, s_w)[0])
-        # (in, out, kh + 1, kw + 1): the last row and column are the zero tap.
-        padded = F.pad(self.weight, (0, 1, 0, 1))
-        taps = padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]
-        in_ch, out_ch, _, _, t_h, t_w = taps.shape
-        weight = taps.permute(1, 2, 3, 0, 4, 5).reshape(out_ch * s_h * s_w, in_ch, t_h, t_w)
-        bias = None if self.bias is None else self.bias.repeat_interleave(s_h * s_w)
+        taps, top, left, t_h, t_w = sub_pixel_taps(
+            (k_h, k_w),
+            (s_h, s_w),
+            (same_padding(out_h, k_h, s_h)[0], same_padding(out_w, k_w, s_w)[0]),
+        )
+        # (in, out, (kh + 1) * (kw + 1)): the last tap of each row and column is zero.
+        padded = F.pad(self.weight, (0, 1, 0, 1)).flatten(2)
+        in_ch, out_ch = padded.shape[:2]
+        weight = padded.index_select(2, taps).reshape(in_ch, out_ch, s_h * s_w, t_h, t_w)
+        # Phase-major output channels (a, b, c): each phase's channels lie together.
+        weight = weight.permute(2, 1, 0, 3, 4).reshape(s_h * s_w * out_ch, in_ch, t_h, t_w)
+        bias = None if self.bias is None else self.bias.repeat(s_h * s_w)
+        # One copy to the layout and precision the convolution computes in.
+        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else x.dtype
+        x = x.to(dtype=dtype, memory_format=torch.channels_last)
         padding = (-left, t_w - 1 + left, -top, t_h - 1 + top)
         phases = F.conv2d(F.pad(x, padding), weight, bias)
-        return F.pixel_shuffle(phases, s_h) if s_h == s_w else _shuffle(phases, s_h, s_w)
+        return interleave_phases(phases, s_h, s_w)
+
+
+@functools.lru_cache(maxsize=64)  # the same few tables on every training step
+def sub_pixel_taps(
+    kernel: tuple[int, int], stride: tuple[int, int], crop: tuple[int, int]
+) -> tuple[torch.Tensor, int, int, int, int]:
+    """The sub-pixel kernel's taps as indices into the flattened, zero-padded kernel.
+
+    Index order: row phase, column phase, row offset, column offset. Returns
+    the indices, the first row and column offsets and the offsets' counts.
+    """
+    rows, top = phase_taps(kernel[0], stride[0], crop[0])
+    cols, left = phase_taps(kernel[1], stride[1], crop[1])
+    flat = rows[:, None, :, None] * (kernel[1] + 1) + cols[None, :, None, :]
+    return flat.flatten(), top, left, rows.shape[1], cols.shape[1]
+
+
+def interleave_phases(phases: torch.Tensor, s_h: int, s_w: int) -> torch.Tensor:
+    """(N, s_h*s_w*C, H, W), phase-major, -> (N, C, H*s_h, W*s_w) in channels-last layout.
+
+    Output pixel (s_h*i + a, s_w*j + b) is pixel (i, j) of phase (a, b). In
+    channels-last memory each move is a run of C contiguous values.
+    """
+    n, channels, h, w = phases.shape
+    c = channels // (s_h * s_w)
+    pixels = phases.permute(0, 2, 3, 1).reshape(n, h, w, s_h, s_w, c)
+    pixels = pixels.permute(0, 1, 3, 2, 4, 5).reshape(n, h * s_h, w * s_w, c)
+    return pixels.permute(0, 3, 1, 2)
 
 
 def _reduced_precision(x: torch.Tensor) -> bool:
@@ -119,11 +154,3 @@ def _reduced_precision(x: torch.Tensor) -> bool:
     if x.dtype in (torch.bfloat16, torch.float16):
         return True
     return torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") != torch.float32
-
-
-def _shuffle(phases: torch.Tensor, s_h: int, s_w: int) -> torch.Tensor:
-    """`pixel_shuffle` for unequal strides: (N, C*s_h*s_w, H, W) -> (N, C, H*s_h, W*s_w)."""
-    n, channels, h, w = phases.shape
-    c = channels // (s_h * s_w)
-    y = phases.reshape(n, c, s_h, s_w, h, w).permute(0, 1, 4, 2, 5, 3)
-    return y.reshape(n, c, h * s_h, w * s_w)

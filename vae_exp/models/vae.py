@@ -28,7 +28,12 @@ from vae_exp.runs.errors import ConfigError, DivergenceError
 Labels = torch.Tensor | int | None  # class numbers of a conditional VAE's images
 
 # RMSprop with Keras's defaults, the reference experiment's optimizer.
-REFERENCE_OPTIMIZER = {"_target_": "torch.optim.RMSprop", "lr": 1e-3, "alpha": 0.9, "eps": 1e-7}
+REFERENCE_OPTIMIZER = {
+    "_target_": "vae_exp.models.optimizers.RMSprop",
+    "lr": 1e-3,
+    "alpha": 0.9,
+    "eps": 1e-7,
+}
 REFERENCE_LIKELIHOOD = {"_target_": "vae_exp.models.likelihoods.Bernoulli"}
 REFERENCE_OBJECTIVE = {"_target_": "vae_exp.models.objectives.ELBO"}
 
