@@ -100,18 +100,22 @@ def _keras_same_reference(x: torch.Tensor, layer: torch.nn.Module) -> torch.Tens
 @pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize("size", [7, 8])
 @pytest.mark.parametrize(
-    ("layer_class", "sub_pixel"),
-    [(Conv2dSame, False), (ConvTranspose2dSame, False), (ConvTranspose2dSame, True)],
+    ("layer_class", "form"),
+    [
+        (Conv2dSame, "forward"),
+        (ConvTranspose2dSame, "_transposed"),
+        (ConvTranspose2dSame, "_sub_pixel"),
+    ],
 )
 def test_layers_compute_keras_same_for_any_kernel_stride_and_size(
-    layer_class, sub_pixel, size, stride, kernel
+    layer_class, form, size, stride, kernel
 ):
     # The layers take shortcuts (padding inside the convolution, the sub-pixel form of the
     # transpose); their results must equal the explicit pad-or-crop computation, gradients too.
     torch.manual_seed(kernel * 100 + stride * 10 + size)
     layer = layer_class(3, 2, kernel, stride=stride)
     x = torch.randn(2, 3, size, size + 1, requires_grad=True)
-    y = layer._sub_pixel(x) if sub_pixel else layer(x)
+    y = getattr(layer, form)(x)
     expected = _keras_same_reference(x, layer)
     torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
     grad = torch.randn_like(y)
@@ -121,17 +125,20 @@ def test_layers_compute_keras_same_for_any_kernel_stride_and_size(
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_transpose_takes_the_sub_pixel_form_under_cpu_autocast(monkeypatch):
+def test_transpose_takes_the_sub_pixel_form_on_a_cpu(monkeypatch):
     torch.manual_seed(0)
     layer = ConvTranspose2dSame(4, 2, 3, stride=2)
     x = torch.randn(2, 4, 7, 7)
     taken = []
-    sub_pixel = layer._sub_pixel
-    monkeypatch.setattr(layer, "_sub_pixel", lambda x: taken.append(x.dtype) or sub_pixel(x))
-    layer(x)
-    assert taken == []  # float32: the transposed kernel itself
+    for form in ("_sub_pixel", "_transposed"):
+        method = getattr(layer, form)
+        monkeypatch.setattr(layer, form, lambda x, f=form, m=method: taken.append(f) or m(x))
+    full = layer(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        y = layer(x)
-    assert taken == [torch.float32]
-    assert y.dtype == torch.bfloat16 and y.shape == (2, 2, 14, 14)
-    torch.testing.assert_close(y.float(), layer(x), rtol=0.05, atol=0.05)
+        reduced = layer(x)
+    assert taken == ["_sub_pixel", "_sub_pixel"]
+    assert full.is_contiguous(memory_format=torch.channels_last)  # as the next layer reads it
+    assert reduced.dtype == torch.bfloat16 and reduced.shape == (2, 2, 14, 14)
+    torch.testing.assert_close(reduced.float(), full, rtol=0.05, atol=0.05)
+    layer.to("meta")(x.to("meta"))  # elsewhere (a GPU, here shapes only): the transposed kernel
+    assert taken[-1] == "_transposed"
