@@ -137,9 +137,9 @@ def run_framework(
 
 
 def _one(args: argparse.Namespace) -> None:
-    from vae_exp.cli.startup import flush_denormals
+    from vae_exp.cli.startup import tune_for_training
 
-    flush_denormals()  # as the training command does, for both ways
+    tune_for_training()  # as the training command does, for both ways
     run = run_plain if args.one == "plain" else run_framework
     rate = run(args.models[0], args.batch_sizes[0], args.steps, args.warmup, args.data_dir)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -80,12 +80,17 @@ def reuse_freed_memory() -> bool:
     return mallopt(_M_TRIM_THRESHOLD, _KEEP_FREE_UP_TO) == 1 and kept
 
 
+def tune_for_training() -> None:
+    """The process-wide settings that make CPU training fast; call first, before any tensor work."""
+    flush_denormals()
+    reuse_freed_memory()
+
+
 def prepare_process(path_settings: Sequence[str] = ()) -> None:
     """Set up this process for a vae-exp command whose `path_settings` take paths."""
     sys.argv[1:] = quoted_paths(sys.argv[1:], path_settings)
     register_resolvers()
-    flush_denormals()
-    reuse_freed_memory()
+    tune_for_training()
     # The data sit in memory, so DataLoader workers would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Lightning's model summary sizes bf16-mixed weights as 32-bit, which they are.
