@@ -84,7 +84,7 @@ def _update(params: list[torch.Tensor], states: list[dict], group: dict) -> None
     torch._foreach_mul_(square_avgs, alpha)
     torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
     # The finest dtype's floor is below every coarser dtype's too.
-    finest = max((p.dtype for p in params), key=lambda dtype: torch.finfo(dtype).bits)
+    finest = min((p.dtype for p in params), key=lambda dtype: torch.finfo(dtype).eps)
     roots = torch._foreach_clamp_min(square_avgs, _sqrt_floor(eps, finest))
     torch._foreach_sqrt_(roots)
     torch._foreach_add_(roots, eps)
