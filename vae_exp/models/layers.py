@@ -49,7 +49,6 @@ class Conv2dSame(nn.Conv2d):
         return super().forward(x)
 
 
-@functools.lru_cache(maxsize=64)  # the same few tables on every training step
 def phase_taps(kernel: int, stride: int, crop: int) -> tuple[torch.Tensor, int]:
     """Which kernel tap each phase of a transposed convolution uses, along one axis.
 

@@ -13,7 +13,7 @@ import torch
 
 
 def _sqrt_floor(eps: float, dtype: torch.dtype) -> float:
-    """The largest v whose root, added to eps, still rounds to eps in `dtype`.
+    """A v small enough that its root, added to eps, rounds to eps in `dtype`.
 
     Half a unit in the last place of eps is at least eps * finfo.eps / 4, so
     any root below eps * finfo.eps / 8 vanishes in the sum.
