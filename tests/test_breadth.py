@@ -197,6 +197,7 @@ def test_kl_warmup_raises_the_coefficient_linearly_and_logs_it(compose_train, sm
     ("overrides", "message"),
     [
         (["network=mlp", "network.hidden=[]"], "network.hidden=[] is not allowed"),
+        (["network.init=xavier"], "network.init='xavier' is not allowed: glorot"),
         (["network=mlp", "network.hidden=[400,0]"], "network.hidden=[400, 0] is not allowed"),
         (["likelihood=gaussian", "likelihood.sigma=-1"], "likelihood.sigma=-1 is not allowed"),
         (["likelihood=gaussian", "likelihood.sigma=big"], "likelihood.sigma='big' is not"),

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vae_exp.models.initialization import check_init, initialize
 from vae_exp.models.layers import Conv2dSame, ConvTranspose2dSame
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -39,9 +40,13 @@ def _with_label(values: torch.Tensor, condition: torch.Tensor | None) -> torch.T
 
 
 class ConvEncoder(nn.Module):
-    """Maps images (N, 1, 28, 28) to the posterior's mean and log-variance (N, latent_dim)."""
+    """Maps images (N, 1, 28, 28) to the posterior's mean and log-variance (N, latent_dim).
 
-    def __init__(self, latent_dim: int, condition_size: int = 0) -> None:
+    `init` is how the weights start (see `vae_exp.models.initialization`).
+    """
+
+    def __init__(self, latent_dim: int, condition_size: int = 0, init: str = "glorot") -> None:
+        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         self.features = nn.Sequential(
@@ -59,6 +64,7 @@ class ConvEncoder(nn.Module):
         )
         self.z_mean = nn.Linear(32, latent_dim)
         self.z_log_var = nn.Linear(32, latent_dim)
+        initialize(self, init)
 
     def forward(
         self, x: torch.Tensor, condition: torch.Tensor | None = None
@@ -71,10 +77,11 @@ class ConvDecoder(nn.Module):
     """Maps latent vectors (N, latent_dim) to pixel logits (N, 1, 28, 28).
 
     It returns logits, not probabilities, so that the loss can use the
-    numerically stable `binary_cross_entropy_with_logits`.
+    numerically stable `binary_cross_entropy_with_logits`. `init` as for `ConvEncoder`.
     """
 
-    def __init__(self, latent_dim: int, condition_size: int = 0) -> None:
+    def __init__(self, latent_dim: int, condition_size: int = 0, init: str = "glorot") -> None:
+        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         self.net = nn.Sequential(
@@ -85,6 +92,7 @@ class ConvDecoder(nn.Module):
             nn.ReLU(),
             Conv2dSame(32, 1, 2),
         )
+        initialize(self, init)
 
     def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(_with_label(z, condition))
@@ -102,7 +110,8 @@ class MLPEncoder(nn.Module):
     """Maps images of `image_shape` through ReLU layers of sizes `hidden` to mean and log-variance.
 
     `hidden=[400]`, `latent_dim=40` on 28x28 images is the 784-400-40 encoder of
-    the MNIST likelihood tables (Burda et al., 2016).
+    the MNIST likelihood tables (Burda et al., 2016). `init` is how the weights
+    start (see `vae_exp.models.initialization`).
     """
 
     def __init__(
@@ -111,7 +120,9 @@ class MLPEncoder(nn.Module):
         hidden: Sequence[int] = (400,),
         image_shape: Sequence[int] = IMAGE_SHAPE,
         condition_size: int = 0,
+        init: str = "pytorch",
     ) -> None:
+        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [math.prod(image_shape) + condition_size, *hidden]
@@ -119,6 +130,7 @@ class MLPEncoder(nn.Module):
         self.features = nn.Sequential(nn.Flatten(), *_relu_layers(sizes))
         self.z_mean = nn.Linear(sizes[-1], latent_dim)
         self.z_log_var = nn.Linear(sizes[-1], latent_dim)
+        initialize(self, init)
 
     def forward(
         self, x: torch.Tensor, condition: torch.Tensor | None = None
@@ -136,7 +148,9 @@ class MLPDecoder(nn.Module):
         hidden: Sequence[int] = (400,),
         image_shape: Sequence[int] = IMAGE_SHAPE,
         condition_size: int = 0,
+        init: str = "pytorch",
     ) -> None:
+        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [latent_dim + condition_size, *reversed(hidden)]
@@ -144,6 +158,7 @@ class MLPDecoder(nn.Module):
         layers += [nn.Linear(sizes[-1], math.prod(image_shape))]
         layers += [nn.Unflatten(1, tuple(image_shape))]
         self.net = nn.Sequential(*layers)
+        initialize(self, init)
 
     def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(_with_label(z, condition))

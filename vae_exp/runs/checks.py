@@ -18,6 +18,7 @@ from vae_exp.data.binarization import BINARIZATIONS
 from vae_exp.data.datasets import DATASETS
 from vae_exp.data.mnist_sources import SOURCES
 from vae_exp.loggers.extras import check_logger_packages
+from vae_exp.models.initialization import check_init
 from vae_exp.models.likelihoods import LEARNED
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
 from vae_exp.runs.errors import ConfigError
@@ -70,6 +71,8 @@ def check_model_choices(cfg: DictConfig) -> None:
             raise ConfigError("network.image_shape", plain(shape), "[channels, height, width]")
         if not all(is_int(n) and n >= 1 for n in shape):
             raise ConfigError("network.image_shape", plain(shape), "three sizes >= 1")
+    if "init" in network:
+        check_init(network.init)
     likelihood = cfg.get("likelihood") or {}
     if "sigma" in likelihood and likelihood.sigma != LEARNED:
         sigma = likelihood.sigma
