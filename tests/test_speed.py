@@ -3,6 +3,7 @@ the default precision's choice, and the benchmarks that measure them."""
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import subprocess
@@ -182,6 +183,52 @@ def test_a_users_own_malloc_setting_is_left_alone():
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+_LIBRARY_LOADS_PER_STEP = """
+import ctypes, os, torch
+import pytorch_lightning
+from vae_exp.cli.startup import skip_missing_nvml
+from vae_exp.models import VAE
+loads = []
+real_load = ctypes.CDLL.__init__
+def counting_load(self, name, *args, **kwargs):
+    loads.append(name)
+    real_load(self, name, *args, **kwargs)
+ctypes.CDLL.__init__ = counting_load
+vae = VAE(latent_dim=2)
+optimizer = torch.optim.Adam(vae.parameters())  # torch's optimizers ask for a GPU each step
+def loads_in_steps(steps=5):
+    loads.clear()
+    for _ in range(steps):
+        vae.loss_terms(torch.rand(4, 1, 28, 28)).loss.backward()
+        optimizer.step()
+    return len(loads)
+gpu = torch.cuda.is_available()
+default = loads_in_steps()
+skipped = skip_missing_nvml()
+print(default, skipped, loads_in_steps(), os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK"),
+      torch.cuda.is_available() == gpu)
+"""
+
+
+def _has_nvml() -> bool:
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(torch.version.cuda is None, reason="the NVML check exists in CUDA builds")
+@pytest.mark.skipif(_has_nvml(), reason="a machine with NVML keeps its check")
+def test_optimizer_steps_stop_searching_for_a_missing_nvml():
+    result = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_LOADS_PER_STEP], capture_output=True, text=True, check=True
+    )
+    default, skipped, after, variable, same_answer = result.stdout.split()
+    assert (int(default), skipped) == (5, "True")  # one failed search per step under Lightning
+    assert (int(after), variable, same_answer) == (0, "None", "True")
 
 
 def test_matmul_rates_prints_both_precisions():

@@ -80,10 +80,37 @@ def reuse_freed_memory() -> bool:
     return mallopt(_M_TRIM_THRESHOLD, _KEEP_FREE_UP_TO) == 1 and kept
 
 
+# Lightning sets this at import: count GPUs through NVML, which keeps forked processes safe.
+_NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+_NVML_LIBRARY = "libnvidia-ml.so.1"  # the name PyTorch loads
+
+
+def skip_missing_nvml() -> bool:
+    """Let PyTorch count GPUs without NVML where NVML is missing; True if it now does.
+
+    `torch.optim` asks whether a GPU is there on every step. Under Lightning's
+    NVML-based check, a machine without NVIDIA's driver then searches the
+    library path for NVML on every step, fails, and asks the CUDA runtime
+    anyway: 33 us per step on a 2-core CPU. Without the library the two checks
+    are the same check, so the NVML one is dropped; where it loads, it stays.
+    """
+    import lightning_fabric  # noqa: F401  (sets the variable when first imported)
+
+    if os.environ.get(_NVML_CHECK) != "1":
+        return False
+    try:
+        ctypes.CDLL(_NVML_LIBRARY)
+    except OSError:
+        del os.environ[_NVML_CHECK]
+        return True
+    return False
+
+
 def tune_for_training() -> None:
     """The process-wide settings that make CPU training fast; call first, before any tensor work."""
     flush_denormals()
     reuse_freed_memory()
+    skip_missing_nvml()
 
 
 def prepare_process(path_settings: Sequence[str] = ()) -> None:
