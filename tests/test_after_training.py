@@ -124,7 +124,10 @@ def test_evaluate_writes_its_figures(run_dir, tmp_path):
     assert "-log p(x), K=20" in result.stdout
     figures = json.loads((run_dir / "evaluation.json").read_text())
     assert figures["split"] == "test" and figures["images"] == 20  # ten 1s and ten 8s
-    assert figures["nll"]["mean"] < figures["neg_elbo"]["mean"]
+    # The importance-sampled bound is at least as tight as the ELBO, up to the ELBO's own
+    # one-sample noise: six steps from Keras's start leave a posterior near the prior, and so
+    # almost no gap (a wrong log K or weight would move the estimate by nats, not hundredths).
+    assert figures["nll"]["mean"] < figures["neg_elbo"]["mean"] + 0.05
     assert figures["nll"]["stderr"] > 0
     assert set(figures["per_digit"]) == {"1", "8"}
     assert len(figures["kl_per_dimension"]) == 4 and 0 <= figures["active_units"] <= 4

@@ -172,7 +172,7 @@ def test_training_steps_reuse_freed_memory_instead_of_faulting_it_in_again():
     command = [sys.executable, "-c", _PAGE_FAULTS_PER_STEP]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     default, reused = (float(v) for v in result.stdout.split())
-    assert reused < 50, reused  # a step of the reference model touches about 2,000 pages
+    assert reused < 200, reused  # a step of the reference model touches about 2,000 pages
     assert default > 10 * reused, (default, reused)
 
 
