@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from vae_exp.models.initialization import check_init, initialize
+from vae_exp.models.initialization import initialize
 from vae_exp.models.layers import Conv2dSame, ConvTranspose2dSame
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -46,7 +46,6 @@ class ConvEncoder(nn.Module):
     """
 
     def __init__(self, latent_dim: int, condition_size: int = 0, init: str = "glorot") -> None:
-        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         self.features = nn.Sequential(
@@ -81,7 +80,6 @@ class ConvDecoder(nn.Module):
     """
 
     def __init__(self, latent_dim: int, condition_size: int = 0, init: str = "glorot") -> None:
-        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         self.net = nn.Sequential(
@@ -122,7 +120,6 @@ class MLPEncoder(nn.Module):
         condition_size: int = 0,
         init: str = "pytorch",
     ) -> None:
-        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [math.prod(image_shape) + condition_size, *hidden]
@@ -150,7 +147,6 @@ class MLPDecoder(nn.Module):
         condition_size: int = 0,
         init: str = "pytorch",
     ) -> None:
-        check_init(init)
         super().__init__()
         self.latent_dim = latent_dim
         sizes = [latent_dim + condition_size, *reversed(hidden)]
