@@ -19,6 +19,7 @@ import vae_exp
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.cli.evaluate import evaluate
 from vae_exp.cli.explore import explore
+from vae_exp.data.binarization import fresh_draw
 from vae_exp.data.datamodule import MNISTDigitsDataModule
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
@@ -269,6 +270,17 @@ def test_dynamic_binarisation_draws_each_training_batch_afresh(compose_train, sm
     assert len(training) == 2 and all(_binary(x) for x in training)
     # Shuffled, so compare what does not depend on the order: the sum of the images.
     assert not torch.equal(training[0].sum(dim=0), training[1].sum(dim=0))
+
+
+def test_a_fresh_draw_is_binary_with_each_pixels_grey_level_as_its_mean():
+    torch.manual_seed(0)
+    grey = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0]).repeat(20_000, 1)
+    drawn = fresh_draw(grey)
+    assert _binary(drawn) and drawn.dtype == grey.dtype
+    assert torch.equal(drawn[:, 0], grey[:, 0]) and torch.equal(drawn[:, 4], grey[:, 4])
+    # 20,000 draws: the standard error of a mean is at most 0.0036.
+    assert torch.allclose(drawn.mean(dim=0), grey[0], atol=0.015)
+    assert not torch.equal(drawn, fresh_draw(grey))
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hydra
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from vae_exp.data.batches import WholeBatches, keep_batch
@@ -145,6 +147,32 @@ def test_rmsprop_continues_from_torch_rmsprop_state():
     assert later.state[second]["step"] == 10
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_torch_optimizers_take_their_fused_step_with_the_same_results(name, compose_train):
+    torch.manual_seed(0)
+    weights = [torch.randn(shape, requires_grad=True) for shape in [(40, 784), (40,), (7, 3, 3)]]
+    copies = [w.detach().clone().requires_grad_() for w in weights]
+    options = OmegaConf.to_container(compose_train(f"optimizer={name}").optimizer)
+    assert options.pop("fused") is True
+    fused = hydra.utils.instantiate({**options, "fused": True})(weights)
+    default = hydra.utils.instantiate(options)(copies)  # torch's own choice on this device
+    assert fused.defaults["fused"] and not default.defaults["fused"]
+    for step in range(30):
+        for w, c in zip(weights, copies, strict=True):
+            w.grad = torch.randn_like(w)
+            c.grad = w.grad.clone()
+        fused.step()
+        default.step()
+        if step == 14:  # a checkpoint of the default step resumes under the fused one
+            checkpoint = io.BytesIO()
+            torch.save(default.state_dict(), checkpoint)
+            checkpoint.seek(0)
+            fused.load_state_dict(torch.load(checkpoint))
+            fused.param_groups[0]["fused"] = True  # the checkpoint brought its group settings
+    for w, c in zip(weights, copies, strict=True):
+        torch.testing.assert_close(w, c, rtol=1e-5, atol=1e-6)
+
+
 _PAGE_FAULTS_PER_STEP = """
 import resource, torch
 from vae_exp.cli.startup import reuse_freed_memory
@@ -267,5 +295,6 @@ def test_throughput_benchmark_compares_both_models(tmp_path):
     assert rows["reference"][1] == "16" and rows["mlp"][1] == "100"
     for row in rows.values():
         framework, plain, ratio = (float(v) for v in row[2:5])
-        assert framework > 0 and plain > 0
+        assert framework > 0 and plain > 0 and float(row[5]) > 0 and float(row[6]) > 0
         assert ratio == pytest.approx(framework / plain, abs=0.01)
+        assert [float(r) for r in row[7:]] == pytest.approx([ratio], abs=0.01)  # one repeat

@@ -17,8 +17,21 @@ EVALUATION_SEED = 0
 
 
 def binarized(images: torch.Tensor, seed: int) -> torch.Tensor:
-    """Each pixel 1 with probability its grey level, else 0: one seeded draw."""
+    """Each pixel 1 with probability its grey level, else 0: one seeded draw.
+
+    Kept on `torch.bernoulli`, so that the evaluation images stay those every
+    earlier run was scored on.
+    """
     return torch.bernoulli(images, generator=torch.Generator().manual_seed(seed))
+
+
+def fresh_draw(images: torch.Tensor) -> torch.Tensor:
+    """A new binary draw of a batch, for `dynamic`: pixel 1 where a uniform number is below it.
+
+    The same distribution as `torch.bernoulli`, which takes 1.6 times as long on
+    a CPU: a fortieth of the MLP preset's training step.
+    """
+    return torch.rand_like(images).lt_(images).to(images.dtype)
 
 
 def binarized_set(dataset: TensorDataset, seed: int) -> TensorDataset:

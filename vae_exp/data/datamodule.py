@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from vae_exp.data.batches import WholeBatches, keep_batch
-from vae_exp.data.binarization import EVALUATION_SEED, binarized_set
+from vae_exp.data.binarization import EVALUATION_SEED, binarized_set, fresh_draw
 from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
 from vae_exp.runs.errors import ConfigError
 
@@ -138,7 +138,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         """With binarize=dynamic, a fresh binary draw of each training batch."""
         if self.binarize == "dynamic" and self.trainer is not None and self.trainer.training:
             images, *rest = batch
-            return [torch.bernoulli(images), *rest]
+            return [fresh_draw(images), *rest]
         return batch
 
     def split(self, name: str) -> TensorDataset | None:
