@@ -270,9 +270,7 @@ def main() -> None:
     parser.add_argument(
         "--batch-sizes", type=int, nargs="+", help="default: each model's own (16, 100)"
     )
-    parser.add_argument(
-        "--steps", type=int, help="timed steps of each way (default: 400, 1500)"
-    )
+    parser.add_argument("--steps", type=int, help="timed steps of each way (default: 400, 1500)")
     parser.add_argument("--warmup", type=int, default=15, help="untimed steps first")
     parser.add_argument("--block", type=int, default=25, help="steps of one way before the other")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs (the median)")

@@ -98,6 +98,7 @@ BAD_SETTINGS = [
     ("kl_weight=nan", "kl_weight"),
     ("kl_weight=inf", "kl_weight"),
     ("data.batch_size=0", "data.batch_size"),
+    ("data.eval_batch_size=0", "data.eval_batch_size"),
     ("data.source=cloud", "data.source"),
     ("data.val_split=1.0", "data.val_split"),
     ("model.reparameterization=fancy", "model.reparameterization"),

