@@ -54,6 +54,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"reference": ((), 16, 400), "mlp": (("experiment=vae_binarized",), 100, 1500)}
 
 
+def _run_overrides(scratch: str, max_steps: int) -> list[str]:
+    """A vae-exp run of `max_steps` steps in `scratch`, one validation batch an epoch."""
+    return [
+        f"paths.run_dir={scratch}/run",
+        "trainer.max_epochs=1000",
+        f"+trainer.max_steps={max_steps}",
+        "trainer.limit_val_batches=1",
+    ]
+
+
 def _config(model: str, batch_size: int, data_dir: str | None, extra: tuple[str, ...] = ()):
     import vae_exp
 
@@ -140,9 +150,9 @@ class Interleaved(pl.Callback):
             self.started = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if trainer.global_step == self.warmup:
-            self.plain.train(self.warmup)
         if trainer.global_step >= self.warmup and self.started is None:
+            if self.plain.done < self.warmup:  # the plain loop's own warm-up, once
+                self.plain.train(self.warmup)
             self.started = time.perf_counter()
 
     def on_validation_start(self, trainer, pl_module):
@@ -194,10 +204,7 @@ def run_interleaved(
             "result_file": str(result_file),
         }
         overrides = [
-            f"paths.run_dir={scratch}/run",
-            "trainer.max_epochs=1000",
-            f"+trainer.max_steps={warmup + steps}",
-            "trainer.limit_val_batches=1",  # one validation batch an epoch, not timed
+            *_run_overrides(scratch, warmup + steps),
             *extra,
             *(f"+callbacks.interleaved.{key}={json.dumps(v)}" for key, v in callback.items()),
         ]
@@ -221,14 +228,7 @@ def run_alone(
     from vae_exp.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
-        overrides = (
-            f"paths.run_dir={scratch}/run",
-            "trainer.max_epochs=1000",
-            f"+trainer.max_steps={steps}",
-            "trainer.limit_val_batches=1",
-            *extra,
-        )
-        train(_config(model_name, batch_size, data_dir, overrides))
+        train(_config(model_name, batch_size, data_dir, (*_run_overrides(scratch, steps), *extra)))
 
 
 def _one(args: argparse.Namespace) -> None:

@@ -41,7 +41,8 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     require_number("kl_weight", cfg.kl_weight, minimum=0.0, maximum=MAX_KL_WEIGHT)
     require_int("seed", cfg.seed, minimum=0)
     require_int("data.batch_size", cfg.data.batch_size, minimum=1)
-    require_int("data.eval_batch_size", cfg.data.get("eval_batch_size", 1), minimum=1)
+    if "eval_batch_size" in cfg.data:  # runs saved before the setting existed lack it
+        require_int("data.eval_batch_size", cfg.data.eval_batch_size, minimum=1)
     require_int("data.num_workers", cfg.data.num_workers, minimum=0)
     require_choice("data.source", cfg.data.source, SOURCES)
     require_choice("data.dataset", cfg.data.get("dataset", "mnist"), tuple(DATASETS))
