@@ -143,13 +143,19 @@ def ctrl_c_delivered() -> None:
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `python -m vae_exp.train` in a subprocess with outputs under tmp_path/outputs."""
 
-    def _run(*overrides: str, data_dir: Path | None = None, background: bool = False):
+    def _run(
+        *overrides: str,
+        data_dir: Path | None = None,
+        background: bool = False,
+        env: dict[str, str] | None = None,
+    ):
         env = {
             **os.environ,
             **_NO_NETWORK,
             OUTPUT_DIR_ENV: str(tmp_path / "outputs"),
             DATA_DIR_ENV: str(data_dir or tmp_path / "no_data"),
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         command = [sys.executable, "-m", "vae_exp.train", *overrides]
         kwargs = dict(cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

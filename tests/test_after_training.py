@@ -6,11 +6,11 @@ import json
 import os
 import pickle
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers.commands import run_tool
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
@@ -37,14 +37,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 
 def _tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", f"vae_exp.{name}", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    return run_tool(name, *args, cwd=cwd)
 
 
 def _png_size(path: Path) -> tuple[int, int]:

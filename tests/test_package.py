@@ -160,9 +160,12 @@ def test_python_api_refuses_bad_settings_before_training(tmp_path, monkeypatch):
 
 def test_a_checkpoint_cannot_name_a_function_to_call(tmp_path):
     from vae_exp.models import VAE
+    from vae_exp.runs.trust import UntrustedTarget
 
-    with pytest.raises(ValueError, match=r"is not allowed: a subclass of torch\.nn"):
+    with pytest.raises(UntrustedTarget, match=r"'os.system' is not allowed: .* not a class"):
         VAE(encoder={"_target_": "os.system", "command": "echo owned"})
+    with pytest.raises(UntrustedTarget, match=r"is not allowed: a subclass of torch\.nn"):
+        VAE(encoder={"_target_": "collections.OrderedDict"})
 
 
 def test_user_preset_and_network_through_the_api(small_mnist_dir, tmp_path, monkeypatch):

@@ -11,11 +11,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from helpers.commands import wait_for
 
 import vae_exp
 from vae_exp.runs.errors import ConfigError, DivergenceError
@@ -49,14 +49,6 @@ def _train(tmp_path, data_dir, *args, output_root=None, background=False, tool="
     if background:
         return subprocess.Popen(command, preexec_fn=ctrl_c_delivered, **kwargs)
     return subprocess.run(command, timeout=300, **kwargs)
-
-
-def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, process.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -155,7 +147,7 @@ def test_ctrl_c_during_the_final_pictures_keeps_the_record_and_resume_draws_them
         f"+callbacks.slow.marker={marker}",
         background=True,
     )
-    _wait_for(marker, run)
+    wait_for(marker, run)
     run.send_signal(signal.SIGINT)
     output = run.communicate(timeout=120)[0]
     assert run.returncode == 130, output[-3000:]
@@ -189,7 +181,7 @@ def _paused_run(tmp_path, data_dir, *args, output_root=None) -> tuple[subprocess
         output_root=output_root,
         background=True,
     )
-    _wait_for(marker, run)
+    wait_for(marker, run)
     return run, gate
 
 
@@ -220,7 +212,7 @@ def test_sigkill_during_a_checkpoint_write_leaves_the_last_one_whole(tmp_path, s
         f"trainer.plugins=[{plugin}]",
         background=True,
     )
-    _wait_for(marker, run)
+    wait_for(marker, run)
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=60)
     run_dir = _only_run(tmp_path)

@@ -225,6 +225,11 @@ def test_launcher_and_search_configs_compose(overrides):
     target = (
         cfg.hydra.launcher._target_ if "launcher" in overrides[0] else cfg.hydra.sweeper._target_
     )
-    assert target.split(".")[0] == "hydra_plugins"
+    own = overrides == ["hydra/launcher=joblib"]  # vae-exp's launcher, with the plugin's settings
+    assert target.split(".")[:2] == (
+        ["hydra_plugins", "vae_exp_launcher"] if own else ["hydra_plugins", target.split(".")[1]]
+    )
+    if own:
+        assert cfg.hydra.launcher.n_jobs == -1 and cfg.hydra.launcher.pre_dispatch == "2*n_jobs"
     if overrides == ["hydra/launcher=slurm"]:
         assert cfg.hydra.launcher.timeout_min == 60 and cfg.hydra.launcher.gpus_per_node == 1

@@ -19,10 +19,16 @@ from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ProgressBar
 
 from vae_exp.callbacks.base import FigureCallback
+from vae_exp.callbacks.run_record import EpochRecord
 from vae_exp.runs import record as run_record
 from vae_exp.runs.atomic import DiskFullError
-from vae_exp.runs.checks import check_image_shape, check_optimized_metric, check_train_config
-from vae_exp.runs.errors import ConfigError, UserError
+from vae_exp.runs.checks import (
+    check_batch_size,
+    check_image_shape,
+    check_optimized_metric,
+    check_train_config,
+)
+from vae_exp.runs.errors import INTERRUPTED_EXIT, ConfigError, UserError
 from vae_exp.runs.resume import ResumePoint
 
 log = logging.getLogger(__name__)
@@ -57,12 +63,14 @@ def instantiate_all(group: DictConfig | None, setting: str = "callbacks") -> dic
     }
 
 
-def check_callbacks(callbacks: dict[str, Any], latent_dim: int, val_images: int) -> None:
+def check_callbacks(
+    callbacks: dict[str, Any], latent_dim: int, val_images: int, image_shape: tuple[int, ...]
+) -> None:
     """Let each callback refuse settings this run cannot meet, before training starts."""
     for name, callback in callbacks.items():
         if hasattr(callback, "check_for"):
             try:
-                callback.check_for(latent_dim, val_images)
+                callback.check_for(latent_dim, val_images, image_shape)
             except ConfigError as error:
                 raise error.within(f"callbacks.{name}") from None
 
@@ -91,11 +99,13 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
 
     datamodule = build(cfg.data, "data")
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
-    check_image_shape(cfg.network, tuple(datamodule.train_set.tensors[0].shape[1:]))
+    image_shape = tuple(datamodule.train_set.tensors[0].shape[1:])
+    check_image_shape(cfg.network, image_shape)
+    check_batch_size(cfg.data.batch_size, len(datamodule.train_set), image_shape)
     model = build(cfg.model, "model")
     named = instantiate_all(cfg.get("callbacks"), "callbacks")
-    check_callbacks(named, model.latent_dim, len(datamodule.val_set))
-    callbacks = list(named.values())
+    check_callbacks(named, model.latent_dim, len(datamodule.val_set), image_shape)
+    callbacks = [*named.values(), EpochRecord(cfg.paths.run_dir)]
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it may not show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
@@ -123,7 +133,7 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
         if not trainer.interrupted:
             raise
         _record(run_dir, trainer, "interrupted")
-        raise SystemExit(130) from None
+        raise SystemExit(INTERRUPTED_EXIT) from None
     except BaseException as error:
         with contextlib.suppress(Exception):  # a full disk may refuse the record too
             _record(run_dir, trainer, "failed", error=describe_error(error))

@@ -7,6 +7,7 @@ sends a real signal, fills the disk or removes a gate file to let it go on.
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
@@ -83,3 +84,18 @@ class StallingCheckpointIO(AtomicCheckpointIO):
                 self.marker.write_text(str(path))
                 _wait_for(None)  # until the test kills the run
         super().save_checkpoint(checkpoint, path, storage_options)
+
+
+class HoldOneJob(pl.Callback):
+    """In the sweep job whose `kl_weight` is `kl_weight`: writes its process id, then waits.
+
+    The test kills that process by the id, as the out-of-memory killer would.
+    """
+
+    def __init__(self, marker: str, kl_weight: float) -> None:
+        self.marker, self.kl_weight = Path(marker), kl_weight
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if pl_module.kl_weight == self.kl_weight:
+            self.marker.write_text(str(os.getpid()))
+            _wait_for(None)

@@ -38,14 +38,15 @@ def importance_sampled_log_likelihood(
         z_mean, log_var: the posterior q(z|x) = N(z_mean, exp(log_var)), each (N, D).
         log_likelihood: log p(x | z) for x (N, ...) and z (N, k, D), returning (N, k).
         num_samples: K, the importance samples per image.
-        chunk: samples drawn and decoded at once (bounds memory).
+        chunk: samples drawn and decoded at once. The log-mean-exp is kept as a
+            running log-sum-exp over the chunks, so memory does not grow with K.
         generator: seeds the samples.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     std = (0.5 * log_var).exp().unsqueeze(1)
     mean, variance = z_mean.unsqueeze(1), log_var.unsqueeze(1)
-    log_weights = []
+    total = torch.full((z_mean.shape[0],), -math.inf, dtype=z_mean.dtype, device=z_mean.device)
     for start in range(0, num_samples, chunk):
         k = min(chunk, num_samples - start)
         noise = torch.randn(
@@ -54,5 +55,6 @@ def importance_sampled_log_likelihood(
         z = mean + std * noise
         log_prior = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         log_posterior = log_normal(z, mean, variance)
-        log_weights.append(log_likelihood(x, z) + log_prior - log_posterior)
-    return torch.logsumexp(torch.cat(log_weights, dim=1), dim=1) - math.log(num_samples)
+        log_weights = log_likelihood(x, z) + log_prior - log_posterior
+        total = torch.logaddexp(total, torch.logsumexp(log_weights, dim=1))
+    return total - math.log(num_samples)

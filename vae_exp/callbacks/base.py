@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -111,8 +111,8 @@ class FigureCallback(pl.Callback):
         """Pictures by tag (`images/...`); `final` is True for the end-of-training call."""
         raise NotImplementedError
 
-    def check_for(self, latent_dim: int, val_images: int) -> None:
-        """Refuse settings that this run's latent space or validation set cannot meet.
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
+        """Refuse settings that this run's latent space, validation set or memory cannot meet.
 
         Called before training starts, so that a wrong setting fails at once
         rather than when the first picture is drawn.

@@ -36,8 +36,20 @@ class InterruptCheckpoint(pl.Callback):
         trainer.save_checkpoint(path)
         if trainer.is_global_zero:
             log.warning(
-                "Interrupted in epoch %d: saved %s\nResume with: vae-exp-train resume=%s",
-                trainer.current_epoch + 1,
+                "Interrupted %s: saved %s\nResume with: vae-exp-train resume=%s",
+                interrupted_when(trainer),
                 path,
                 run_dir,
             )
+
+
+def interrupted_when(trainer: pl.Trainer) -> str:
+    """When the run stopped, as a user counts epochs (from 1).
+
+    After the last epoch the loop's counter has moved past it, while the
+    end-of-training pictures are drawn: that is not an epoch of its own.
+    """
+    epochs = trainer.max_epochs
+    if epochs is not None and epochs >= 0 and trainer.current_epoch >= epochs:
+        return f"while drawing the final pictures after epoch {epochs}"
+    return f"in epoch {trainer.current_epoch + 1}"

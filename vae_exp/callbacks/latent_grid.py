@@ -12,6 +12,7 @@ import torch
 from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import grid_vectors, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
+from vae_exp.runs.resources import require_picture
 from vae_exp.runs.values import require_dims, require_int, require_number
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ class LatentGrid(FigureCallback):
         )
         self.fixed = require_number("fixed", fixed)
         self._pairs: list[tuple[int, int]] | None = None
+
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
+        steps = len(self.values)
+        require_picture("steps", steps, steps, steps, image_shape)
 
     def pairs_for(self, latent_dim: int) -> list[tuple[int, int]]:
         pairs = [(i, j) for i, j in self.grids if max(i, j) < latent_dim and min(i, j) >= 0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytorch_lightning as pl
 import torch
 
@@ -59,7 +61,7 @@ class LatentSpace(FigureCallback):
         if len(self.latents) < self.max_points:
             self.latents.add(outputs, batch[1])
 
-    def check_for(self, latent_dim: int, val_images: int) -> None:
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
         if self.method == "dims":
             require_within("dims", self.dims, latent_dim)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytorch_lightning as pl
 import torch
 
@@ -15,6 +17,7 @@ from vae_exp.callbacks.base import (
     validation_image,
 )
 from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.resources import require_picture
 from vae_exp.runs.values import is_int, require_dims, require_int, require_number, require_within
 
 
@@ -52,9 +55,11 @@ class LatentTraversal(FigureCallback):
         self.base = base
         self.dims = None if dims is None else require_dims("dims", dims)
 
-    def check_for(self, latent_dim: int, val_images: int) -> None:
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
         if self.dims is not None:
             require_within("dims", self.dims, latent_dim)
+        rows = len(self.dims) if self.dims is not None else latent_dim
+        require_picture("steps", len(self.values), rows, len(self.values), image_shape)
         if is_int(self.base) and self.base >= val_images:
             allowed = f"ones, zeros or an image index below {val_images}, the validation images"
             raise ConfigError("base", self.base, allowed)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import pytorch_lightning as pl
 import torch
 
 from vae_exp.analysis.figures import tile_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
+from vae_exp.runs.resources import require_picture
 from vae_exp.runs.values import require_int
 
 
@@ -29,6 +33,11 @@ class PriorSamples(FigureCallback):
         self.num_samples = require_int("num_samples", num_samples, minimum=1)
         self.ncol = require_int("ncol", ncol, minimum=1)
         self.seed = require_int("seed", seed, minimum=0)
+
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
+        rows = math.ceil(self.num_samples / self.ncol)
+        columns = min(self.ncol, self.num_samples)
+        require_picture("num_samples", self.num_samples, rows, columns, image_shape)
 
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool

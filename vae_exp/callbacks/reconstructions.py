@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pytorch_lightning as pl
 import torch
 
 from vae_exp.analysis.figures import reconstruction_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_examples
+from vae_exp.runs.resources import require_picture
 from vae_exp.runs.values import require_int
 
 
@@ -30,6 +32,11 @@ class Reconstructions(FigureCallback):
         self.ncol = require_int("ncol", ncol, minimum=1)
         self._images: torch.Tensor | None = None
         self._labels: torch.Tensor | None = None
+
+    def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
+        shown = min(self.num_images, val_images)
+        rows = 2 * math.ceil(shown / self.ncol)  # each row of images above its reconstructions
+        require_picture("num_images", self.num_images, rows, min(self.ncol, shown), image_shape)
 
     def render(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool

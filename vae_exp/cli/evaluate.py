@@ -34,10 +34,10 @@ from vae_exp.data.datamodule import SPLITS
 from vae_exp.models import VAE
 from vae_exp.models.metrics import TERMS
 from vae_exp.runs import atomic
-from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
+from vae_exp.runs.checkpoints import load_vae, resolve_run, resolve_run_folder, run_config
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import EVALUATION_FILE
-from vae_exp.runs.locations import absolute, fresh_file
+from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
 from vae_exp.runs.values import require_choice, require_int
 
 log = logging.getLogger(__name__)
@@ -227,12 +227,20 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _output_file(cfg: DictConfig) -> Path:
+    """Where the figures will be written, checked before the computation starts."""
+    run_dir = resolve_run_folder(cfg.run)
+    out = Path(absolute(cfg.out)) if cfg.out else run_dir / EVALUATION_FILE
+    writable_folder("out", out.parent)
+    return require_file_name("out", out)
+
+
 def run(cfg: DictConfig) -> None:
     """Evaluate, print the table and write the JSON file (never over an earlier one)."""
     with exit_on_user_error():
+        out = _output_file(cfg)
         result = evaluate(cfg)
-    out = Path(absolute(cfg.out)) if cfg.out else Path(result["run"]) / EVALUATION_FILE
-    path = atomic.write_text(fresh_file(out), json.dumps(result, indent=2) + "\n")
+        path = atomic.write_text(fresh_file(out), json.dumps(result, indent=2) + "\n")
     print(format_table(result))
     print(f"Written: {path}")
 

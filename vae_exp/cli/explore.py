@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -25,7 +26,8 @@ from vae_exp.models import VAE
 from vae_exp.runs.checkpoints import load_vae, resolve_run
 from vae_exp.runs.errors import ConfigError, UserError, exit_on_user_error
 from vae_exp.runs.layout import FIGURES_DIR
-from vae_exp.runs.locations import absolute, fresh_file
+from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
+from vae_exp.runs.resources import require_picture
 from vae_exp.runs.values import require_int, require_number
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,45 @@ def _values(prefix: str, settings: DictConfig) -> torch.Tensor:
     )
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """One picture to draw: the latent vectors, how to lay them out, the file's name."""
+
+    vectors: torch.Tensor
+    name: str
+    kind: str  # "vector", "traversal" or "grid"
+    values: torch.Tensor | None = None
+    dims: tuple[int, int] | None = None
+
+
+def planned_drawings(cfg: DictConfig, latent_dim: int, image_shape: Sequence[int]) -> list[Drawing]:
+    """Every picture `cfg` asks for, with every setting checked before anything is drawn."""
+    drawings = []
+    if cfg.z is not None:
+        z = latent_vector("z", cfg.z, latent_dim, fill="none")
+        name = "z_" + "_".join(f"{v:g}" for v in z.tolist())
+        drawings.append(Drawing(z[None], name, "vector"))
+    if cfg.traversal.dim is not None:
+        (dim,) = _dims("traversal.dim", [cfg.traversal.dim], latent_dim)
+        base = latent_vector("traversal.base", cfg.traversal.base, latent_dim)
+        values = _values("traversal", cfg.traversal)
+        require_picture("traversal.steps", len(values), 1, len(values), image_shape)
+        vectors = traversal_vectors(base, dim, values)
+        drawings.append(Drawing(vectors, f"traversal_dim{dim}", "traversal", values))
+    if cfg.grid.dims is not None:
+        if len(cfg.grid.dims) != 2:
+            raise ConfigError("grid.dims", list(cfg.grid.dims), "two dimensions, e.g. [1,2]")
+        i, j = _dims("grid.dims", cfg.grid.dims, latent_dim)
+        if i == j:
+            raise ConfigError("grid.dims", [i, j], "two different dimensions")
+        base = latent_vector("grid.fixed", cfg.grid.fixed, latent_dim, fill="number")
+        values = _values("grid", cfg.grid)
+        require_picture("grid.steps", len(values), len(values), len(values), image_shape)
+        vectors = grid_vectors(base, i, j, values, values)
+        drawings.append(Drawing(vectors, f"grid_{i}_{j}", "grid", values, (i, j)))
+    return drawings
+
+
 def explore(cfg: DictConfig) -> list[Path]:
     """Draw what `cfg` asks for and return the paths of the PNG files written."""
     if cfg.z is None and cfg.traversal.dim is None and cfg.grid.dims is None:
@@ -84,39 +125,30 @@ def explore(cfg: DictConfig) -> list[Path]:
         )
     run_dir, checkpoint, contents = resolve_run(cfg.run)
     model = load_vae(checkpoint, contents)
-    latent_dim = model.latent_dim
     label = drawn_class(cfg.get("label"), model)
     suffix = "" if label is None else f"_label{label}"
-    out = Path(absolute(cfg.out)) if cfg.out else run_dir / FIGURES_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        image_shape = tuple(model.decode(torch.zeros(1, model.latent_dim), label).shape[1:])
+    drawings = planned_drawings(cfg, model.latent_dim, image_shape)
+    out = writable_folder("out", Path(absolute(cfg.out)) if cfg.out else run_dir / FIGURES_DIR)
+    paths = [fresh_file(out / f"{d.name}{suffix}.png") for d in drawings]
+    for path in paths:
+        require_file_name("out", path)
     written = []
     with torch.no_grad():
-        if cfg.z is not None:
-            z = latent_vector("z", cfg.z, latent_dim, fill="none")
-            image = model.decode(z[None], label)[0]
-            image = image.repeat_interleave(_ZOOM, dim=-1).repeat_interleave(_ZOOM, dim=-2)
-            name = "z_" + "_".join(f"{v:g}" for v in z.tolist())
-            written.append(_save(image, out / f"{name}{suffix}.png"))
-        if cfg.traversal.dim is not None:
-            (dim,) = _dims("traversal.dim", [cfg.traversal.dim], latent_dim)
-            base = latent_vector("traversal.base", cfg.traversal.base, latent_dim)
-            values = _values("traversal", cfg.traversal)
-            images = model.decode(traversal_vectors(base, dim, values), label)
-            picture = tile_grid(images, ncol=len(values))
-            written.append(_save(picture, out / f"traversal_dim{dim}{suffix}.png"))
-        if cfg.grid.dims is not None:
-            if len(cfg.grid.dims) != 2:
-                raise ConfigError("grid.dims", list(cfg.grid.dims), "two dimensions, e.g. [1,2]")
-            i, j = _dims("grid.dims", cfg.grid.dims, latent_dim)
-            if i == j:
-                raise ConfigError("grid.dims", [i, j], "two different dimensions")
-            base = latent_vector("grid.fixed", cfg.grid.fixed, latent_dim, fill="number")
-            values = _values("grid", cfg.grid)
-            grid = tile_grid(
-                model.decode(grid_vectors(base, i, j, values, values), label), ncol=len(values)
-            )
-            figure = latent_grid_figure(grid, values, values, i, j)
-            written.append(_save(figure, out / f"grid_{i}_{j}{suffix}.png"))
+        for drawing, path in zip(drawings, paths, strict=True):
+            images = model.decode(drawing.vectors, label)
+            if drawing.kind == "vector":
+                image = images[0].repeat_interleave(_ZOOM, dim=-1).repeat_interleave(_ZOOM, dim=-2)
+                picture = image
+            else:
+                picture = tile_grid(images, ncol=len(drawing.values))
+                if drawing.kind == "grid":
+                    picture = latent_grid_figure(
+                        picture, drawing.values, drawing.values, *drawing.dims
+                    )
+            save_picture(picture, path)
+            written.append(path)
     return written
 
 
@@ -131,12 +163,6 @@ def drawn_class(label: object, model: VAE) -> int | None:
         allowed = f"one of the run's classes {list(model.classes)}: it is conditional"
         raise ConfigError("label", label, allowed)
     return int(label)
-
-
-def _save(picture, path: Path) -> Path:
-    path = fresh_file(path)
-    save_picture(picture, path)
-    return path
 
 
 def run(cfg: DictConfig) -> None:

@@ -124,6 +124,9 @@ def prepare_process(path_settings: Sequence[str] = ()) -> None:
     warnings.filterwarnings("ignore", message=r".*is not supported by the model summary.*")
     # An internal deprecation inside Lightning itself, nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # hydra/launcher=joblib is vae-exp's own launcher config, named as the plugin's so that its
+    # settings keep their names; Hydra checks it against the plugin's schema, which it matches.
+    warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/joblib' is validated")
     # A log file that cannot be written (a full disk) must not bury the one-line error in
     # logging's own tracebacks; the console still shows every message.
     logging.raiseExceptions = False

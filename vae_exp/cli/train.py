@@ -6,10 +6,12 @@ overridden on the command line (see `--help` and the README), and `-m` sweeps.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,12 @@ from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.loggers.viewing import viewing_lines
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
 from vae_exp.runs import record as run_record
-from vae_exp.runs.errors import UserError
+from vae_exp.runs.claims import lock_run
+from vae_exp.runs.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.runs.layout import RESULTS_FILE
 from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
+from vae_exp.sweeps.kinds import is_search
+from vae_exp.sweeps.report import report
 from vae_exp.training import describe_error, is_disk_full, train
 
 log = logging.getLogger(__name__)
@@ -61,20 +66,42 @@ def _continue_curves(cfg: DictConfig, point: ResumePoint | None) -> DictConfig:
     return cfg
 
 
-def _searching(hydra_cfg: Any) -> bool:
-    """Whether the sweeper searches (Optuna...) rather than running a fixed list of jobs.
-
-    A search sweeper learns of a failed trial from the exception; the basic
-    sweeper would stop at the first one, so its jobs return NaN instead.
-    """
-    return "BasicSweeper" not in str(hydra_cfg.sweeper.get("_target_", "BasicSweeper"))
-
-
 def run(cfg: DictConfig) -> float:
     """Train; return `optimized_metric` (NaN for a failed sweep job) for Hydra's sweepers."""
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    try:
+        with _job_lock(run_dir, in_sweep):
+            return _run(cfg, hydra_cfg, run_dir, in_sweep)
+    except SystemExit as stop:
+        if in_sweep and stop.code == INTERRUPTED_EXIT and _in_process(hydra_cfg.launcher):
+            log.warning("The sweep was interrupted: its summary lists every job as it stands")
+            with contextlib.suppress(UserError):
+                report(hydra_cfg.sweep.dir)
+        raise
+
+
+@contextlib.contextmanager
+def _job_lock(run_dir: str, in_sweep: bool) -> Iterator[None]:
+    """A sweep job holds its folder's lock while it runs, so that a summary can tell a dead
+    job from a running one (a single run holds it from its Hydra callback)."""
+    if not in_sweep:
+        yield
+        return
+    lock = lock_run(run_dir)
+    try:
+        yield
+    finally:
+        lock.close()
+
+
+def _in_process(launcher: Any) -> bool:
+    """Whether the jobs run in this process, one after another (Hydra's basic launcher)."""
+    return "BasicLauncher" in str(launcher.get("_target_", "BasicLauncher"))
+
+
+def _run(cfg: DictConfig, hydra_cfg: Any, run_dir: str, in_sweep: bool) -> float:
     try:
         if cfg.get("resume"):
             cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), Path(run_dir))
@@ -86,7 +113,7 @@ def run(cfg: DictConfig) -> float:
         log.error("%s", error)
         if in_sweep:
             _record_failure(run_dir, error)
-            if _searching(hydra_cfg):
+            if is_search(hydra_cfg.sweeper):
                 raise
             return math.nan
         # A command refused before training leaves nothing behind: no run folder, no resume
@@ -105,7 +132,7 @@ def run(cfg: DictConfig) -> float:
         _record_failure(run_dir, error)
         if not in_sweep:
             sys.exit(1)
-        if _searching(hydra_cfg):
+        if is_search(hydra_cfg.sweeper):
             raise  # a search sweeper (Optuna) marks the trial failed and goes on
         # One job's crash must not end a grid sweep; the sweep's report names it.
         return math.nan

@@ -39,6 +39,15 @@ def check_logger_packages(loggers: DictConfig | None) -> None:
                 )
 
 
+def check_logger_stores(loggers: DictConfig | None) -> None:
+    """Refuse a chosen tracking server that does not answer, before any folder is made."""
+    from vae_exp.loggers.mlflow_logger import check_tracking_server
+
+    for name, entry, logger_class in configured_loggers(loggers):
+        if issubclass(logger_class, get_class("pytorch_lightning.loggers.MLFlowLogger")):
+            check_tracking_server(entry.get("tracking_uri"), f"logger.{name}.tracking_uri")
+
+
 def _importable(package: str) -> bool:
     try:
         importlib.import_module(package)

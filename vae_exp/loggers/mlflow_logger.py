@@ -1,17 +1,43 @@
-"""`logger=mlflow`: Lightning's MLflow logger, with a local store that parallel jobs can share."""
+"""`logger=mlflow`: Lightning's MLflow logger, with a local store that parallel jobs can share,
+and a tracking server that can never cost the run its local results.
+
+A server that cannot be reached is found before training (`check_tracking_server`).
+One that goes away during a run costs at most one bounded wait: each request
+gives up after `REQUEST_TIMEOUT_S` seconds and `REQUEST_RETRIES` retries (unless
+the environment sets MLflow's own `MLFLOW_HTTP_REQUEST_*` variables), and after
+the first failure the logger sends nothing more, with one warning. Training,
+signals and the run folder's own records go on as without MLflow.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.loggers import MLFlowLogger
 
+from vae_exp.runs.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
 SQLITE_PREFIX = "sqlite:///"  # then a relative path, or a fourth slash and an absolute one
 ARTIFACTS_DIR = "mlartifacts"  # beside a local store's database, as `mlflow server` names it
+REMOTE_SCHEMES = ("http://", "https://")
+REQUEST_TIMEOUT_S = 10
+REQUEST_RETRIES = 2
+PROBE_TIMEOUT_S = 5
+_REQUEST_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S),
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(REQUEST_RETRIES),
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
 
 
 class MLflowLogger(MLFlowLogger):
@@ -38,6 +64,12 @@ class MLflowLogger(MLFlowLogger):
         artifact_location: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self._remote = tracking_uri.startswith(REMOTE_SCHEMES)
+        self._lost_at: int | None = None  # the step from which the server missed everything
+        self._last_step = 0
+        if self._remote:
+            for name, value in _REQUEST_SETTINGS.items():  # the user's own settings win
+                os.environ.setdefault(name, value)
         database = local_database(tracking_uri)
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +91,69 @@ class MLflowLogger(MLFlowLogger):
             return super().experiment
         with _locked(self._store_lock):  # one job at a time creates the experiment
             return super().experiment
+
+    @property
+    def reachable(self) -> bool:
+        """False once a tracking server failed to answer: nothing more is sent to it."""
+        return self._lost_at is None
+
+    def _send(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Make one call to the store; a server that fails is given up for the rest of the run."""
+        if not self.reachable:
+            return None
+        try:
+            return call(*args, **kwargs)
+        except Exception as error:  # MlflowException, requests' errors: the server is gone
+            if not self._remote:
+                raise
+            self._lost_at = self._last_step
+            reason = " ".join(str(error).split())[:300]
+            log.warning(
+                "MLflow at %s stopped answering (%s). Training goes on and the run folder keeps "
+                "its own records; the MLflow run lacks everything from step %d on.",
+                self._tracking_uri,
+                reason,
+                self._lost_at,
+            )
+            return None
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._last_step = step if step is not None else self._last_step
+        self._send(super().log_metrics, metrics, step)
+
+    def log_hyperparams(self, params: Any) -> None:
+        self._send(super().log_hyperparams, params)
+
+    def log_image(self, image: Any, key: str, step: int) -> None:
+        """One picture, as a series under `key` (MLflow keeps every step's)."""
+        self._send(lambda: self.experiment.log_image(self.run_id, image, key=key, step=step))
+
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        self._send(super().after_save_checkpoint, checkpoint_callback)
+
+    def finalize(self, status: str = "success") -> None:
+        self._send(super().finalize, status)
+
+
+def check_tracking_server(tracking_uri: object, setting: str) -> None:
+    """Refuse a tracking server that does not answer now, before any folder is made."""
+    if not (isinstance(tracking_uri, str) and tracking_uri.startswith(REMOTE_SCHEMES)):
+        return
+    url = tracking_uri.rstrip("/") + "/health"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # a server named by URL
+    try:
+        with opener.open(url, timeout=PROBE_TIMEOUT_S) as response:
+            response.read(64)
+    except urllib.error.HTTPError:
+        return  # it answers (a server without /health, or behind authentication)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ConfigError(
+            setting,
+            tracking_uri,
+            f"a tracking server that answers: {url} gave no answer within {PROBE_TIMEOUT_S} s "
+            f"({reason}); start the server, or choose another logger",
+        ) from None
 
 
 def local_database(tracking_uri: str) -> Path | None:

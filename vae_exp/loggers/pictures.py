@@ -31,11 +31,21 @@ def log_pictures(loggers: Iterable[Logger], pictures: Mapping[str, Picture], ste
         if isinstance(logger, TensorBoardLogger):
             _to_tensorboard(logger, pictures, step)
         elif isinstance(logger, MLFlowLogger):
+            send = getattr(logger, "log_image", None) or _mlflow_image(logger)
             for tag in pictures:  # `key` and `step`: MLflow keeps every epoch's, as a series
-                logger.experiment.log_image(logger.run_id, array(tag), key=tag, step=step)
+                send(array(tag), key=tag, step=step)
         elif isinstance(logger, WandbLogger):
             for tag in pictures:
                 logger.log_image(key=tag, images=[array(tag)], step=step)
+
+
+def _mlflow_image(logger: MLFlowLogger):
+    """Lightning's own MLflow logger has no picture method: call the client directly."""
+
+    def send(image: np.ndarray, key: str, step: int) -> None:
+        logger.experiment.log_image(logger.run_id, image, key=key, step=step)
+
+    return send
 
 
 def rgb_array(picture: Picture) -> np.ndarray:

@@ -16,6 +16,7 @@ from torch import nn
 from torch.distributions import ContinuousBernoulli as ContinuousBernoulliDistribution
 
 from vae_exp.models.losses import pixel_bce
+from vae_exp.runs.errors import ConfigError
 
 LEARNED = "learned"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -62,21 +63,35 @@ class ContinuousBernoulli(Likelihood):
         return ContinuousBernoulliDistribution(logits=output).mean
 
 
+def check_sigma(sigma: object, setting: str = "sigma") -> None:
+    """A fixed sigma in the range the likelihood can use, or `learned`."""
+    if sigma == LEARNED:
+        return
+    allowed = f"a number in [{Gaussian.MIN_SIGMA:g}, {Gaussian.MAX_SIGMA:g}], or {LEARNED}"
+    number = isinstance(sigma, (int, float)) and not isinstance(sigma, bool)
+    if not (number and Gaussian.MIN_SIGMA <= sigma <= Gaussian.MAX_SIGMA):
+        raise ConfigError(setting, sigma, allowed)
+
+
 class Gaussian(Likelihood):
     """A normal density per pixel around sigmoid(output), with a fixed or a learned sigma.
 
     A learned sigma is one number for all pixels (a calibrated decoder, Rybkin
-    et al., 2021), kept within [1e-3, 1e2].
+    et al., 2021), kept within [1e-3, 1e2]; a fixed sigma outside that range is
+    refused rather than clamped, so that the run records the sigma it used.
 
     Args:
-        sigma: the standard deviation, a number > 0, or `learned`.
+        sigma: the standard deviation, a number in [1e-3, 1e2], or `learned`.
     """
 
-    MIN_LOG_SIGMA, MAX_LOG_SIGMA = math.log(1e-3), math.log(1e2)
+    MIN_SIGMA, MAX_SIGMA = 1e-3, 1e2
+    MIN_LOG_SIGMA, MAX_LOG_SIGMA = math.log(MIN_SIGMA), math.log(MAX_SIGMA)
 
     def __init__(self, sigma: float | str = LEARNED) -> None:
         super().__init__()
         self.learned = sigma == LEARNED
+        if not self.learned:
+            check_sigma(sigma)
         initial = 0.0 if self.learned else math.log(float(sigma))
         self.log_sigma = nn.Parameter(torch.tensor(initial), requires_grad=self.learned)
 

@@ -29,11 +29,20 @@ class DiskFullError(UserError):
         )
 
 
+def temporary_name(name: str) -> str:
+    """`.NAME.PID.tmp`, with NAME cut short so that it fits wherever `name` itself fits."""
+    ending = f".{os.getpid()}.tmp"
+    encoded = os.fsencode(name)
+    room = max(len(encoded) - len(ending) - 1, 1)
+    short = os.fsdecode(encoded[:room]) if len(encoded) + len(ending) + 1 > 255 else name
+    return f".{short}{ending}"
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; on success it replaces `path` in one rename."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(temporary_name(path.name))
     try:
         with open(temporary, mode) as handle:
             yield handle

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from vae_exp.models import VAE
+from vae_exp.runs.containment import check_no_outside_links
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
-from vae_exp.runs.record import read_results
+from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
+from vae_exp.runs.trust import check_plain
 
 log = logging.getLogger(__name__)
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
@@ -48,7 +50,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def checkpoint_candidates(run_dir: Path) -> list[Path]:
     """The run's checkpoints, best first: the recorded best, the others by val/loss, the last."""
     folder = run_dir / CHECKPOINT_DIR
-    recorded = (read_results(run_dir) or {}).get("best_checkpoint")
+    try:
+        recorded = (read_results(run_dir) or {}).get("best_checkpoint")
+    except DamagedRecord as error:  # the checkpoints themselves can still be ranked
+        log.warning("Choosing a checkpoint without the run's record: %s", error)
+        recorded = None
     # Recorded relative to the run folder (absolute in older runs): the file is in this folder.
     ordered = [folder / Path(recorded).name] if recorded else []
     scored = [(float(m.group(1)), p) for p in folder.glob("*.ckpt") if (m := _SCORE.search(p.name))]
@@ -57,18 +63,28 @@ def checkpoint_candidates(run_dir: Path) -> list[Path]:
     return [path for path in dict.fromkeys(ordered) if path.is_file()]
 
 
+def resolve_run_folder(run: str | Path) -> Path:
+    """The run folder that `run=` names: the folder itself, or a checkpoint file's run folder."""
+    path = Path(run).expanduser().resolve()
+    if path.is_file():
+        return path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    if not path.is_dir():
+        raise UserError(f"run={run} is neither a run folder nor a checkpoint file")
+    return path
+
+
 def resolve_run(run: str | Path) -> tuple[Path, Path, dict[str, Any]]:
     """(run folder, checkpoint, its contents) for a run folder or a checkpoint file.
 
     In a run folder, a checkpoint that cannot be read (cut short by a full disk,
-    say) is skipped with a warning naming it, and the next best is taken.
+    say) is skipped with a warning naming it, and the next best is taken. A run
+    folder with links that lead out of it is refused.
     """
     path = Path(run).expanduser().resolve()
+    run_dir = resolve_run_folder(path)
     if path.is_file():
-        run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
         return run_dir, path, load_checkpoint(path)
-    if not path.is_dir():
-        raise UserError(f"run={run} is neither a run folder nor a checkpoint file")
+    check_no_outside_links(path, "run")
     for candidate in checkpoint_candidates(path):
         try:
             return path, candidate, load_checkpoint(candidate)
@@ -80,7 +96,13 @@ def resolve_run(run: str | Path) -> tuple[Path, Path, dict[str, Any]]:
 def run_config(run_dir: Path) -> DictConfig | None:
     """The run's resolved config (`config.yaml`), if it has one."""
     path = run_dir / CONFIG_FILE
-    return OmegaConf.load(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    config = read_yaml_record(path)
+    if not isinstance(config, DictConfig):
+        raise DamagedRecord(f"{path} is not a saved vae-exp config: it holds a list")
+    check_plain(config, str(path))
+    return config
 
 
 def load_vae(checkpoint: Path, contents: dict[str, Any] | None = None) -> VAE:

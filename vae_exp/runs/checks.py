@@ -17,11 +17,12 @@ from omegaconf import DictConfig, ListConfig
 from vae_exp.data.binarization import BINARIZATIONS
 from vae_exp.data.datasets import DATASETS
 from vae_exp.data.mnist_sources import SOURCES
-from vae_exp.loggers.extras import check_logger_packages
+from vae_exp.loggers.extras import check_logger_packages, check_logger_stores
 from vae_exp.models.initialization import check_init
-from vae_exp.models.likelihoods import LEARNED
+from vae_exp.models.likelihoods import check_sigma
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
 from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.resources import require_decodable
 from vae_exp.runs.values import is_int, plain, require_choice, require_int, require_number
 
 # Above this the KL term alone overflows float32 (it is of order 1 to 100 per image).
@@ -56,6 +57,7 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
         check_accelerator(cfg.trainer.get("accelerator", "auto"))
     check_folders(cfg.paths.output_root, cfg.data.data_dir)
     check_logger_packages(cfg.get("logger"))
+    check_logger_stores(cfg.get("logger"))
 
 
 def check_model_choices(cfg: DictConfig) -> None:
@@ -76,10 +78,8 @@ def check_model_choices(cfg: DictConfig) -> None:
     if "init" in network:
         check_init(network.init)
     likelihood = cfg.get("likelihood") or {}
-    if "sigma" in likelihood and likelihood.sigma != LEARNED:
-        sigma = likelihood.sigma
-        if not (isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and sigma > 0):
-            raise ConfigError("likelihood.sigma", sigma, f"a number > 0, or {LEARNED}")
+    if "sigma" in likelihood:
+        check_sigma(likelihood.sigma, "likelihood.sigma")
     objective = cfg.get("objective") or {}
     if "samples" in objective:
         require_int("objective.samples", objective.samples, minimum=1)
@@ -104,6 +104,14 @@ def check_image_shape(network: DictConfig, data_shape: tuple[int, ...]) -> None:
     if shape is not None and tuple(shape) != tuple(data_shape):
         allowed = f"the data's image shape, {list(data_shape)}"
         raise ConfigError("network.image_shape", plain(shape), allowed)
+
+
+def check_batch_size(batch_size: int, train_images: int, image_shape: tuple[int, ...]) -> None:
+    """Refuse a batch larger than the training set, or one whose training step cannot fit."""
+    if batch_size > train_images:
+        allowed = f"at most the training set's {train_images} images"
+        raise ConfigError("data.batch_size", batch_size, allowed)
+    require_decodable("data.batch_size", batch_size, batch_size, image_shape, training=True)
 
 
 def check_trainer(trainer: DictConfig) -> None:

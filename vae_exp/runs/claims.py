@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-from vae_exp.runs.errors import UserError
+from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.layout import CLAIM_FILE
+from vae_exp.runs.locations import make_folder
 
 
 class FolderTakenError(UserError):
@@ -27,8 +28,7 @@ class FolderTakenError(UserError):
 
 def claim_folder(path: str | Path, setting: str) -> Path:
     """Make `path` (created if missing, else empty) this process's; refuse a taken folder."""
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(setting, path)
     others = sorted(p.name for p in folder.iterdir() if p.name != CLAIM_FILE)
     if others:
         shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
@@ -42,6 +42,9 @@ def claim_folder(path: str | Path, setting: str) -> Path:
         raise FolderTakenError(
             f"{setting}={str(folder)!r} is not allowed: another run has just claimed it"
         ) from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(setting, str(folder), f"a folder you can write to ({reason})") from None
     owner = {"pid": os.getpid(), "host": socket.gethostname(), "claimed": time.time()}
     with os.fdopen(descriptor, "w") as handle:
         handle.write(json.dumps(owner) + "\n")
@@ -53,7 +56,11 @@ def lock_run(folder: str | Path) -> IO[str]:
 
     Runs made before claim files existed get one now.
     """
-    handle = open(Path(folder) / CLAIM_FILE, "a")  # noqa: SIM115 - held open on purpose
+    try:
+        handle = open(Path(folder) / CLAIM_FILE, "a")  # noqa: SIM115 - held open on purpose
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UserError(f"resume={str(folder)!r} cannot be written to: {reason}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -62,3 +69,19 @@ def lock_run(folder: str | Path) -> IO[str]:
             f"resume={str(folder)!r} is in use: another process is training this run now"
         ) from None
     return handle
+
+
+def is_locked(folder: str | Path) -> bool:
+    """Whether a process holds the run's lock now: it is training (or resuming) the run."""
+    path = Path(folder) / CLAIM_FILE
+    try:
+        handle = open(path)  # noqa: SIM115 - closed below, whatever happens
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        handle.close()
+    return False

@@ -10,6 +10,9 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+# The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+
 
 class UserError(Exception):
     """A problem with the user's settings or files, not a bug in vae-exp."""

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_exp.runs.checks import check_train_config
 from vae_exp.runs.claims import claim_folder, lock_run
+from vae_exp.runs.containment import check_no_outside_links
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.locations import resolved
 from vae_exp.runs.resume import is_finished, resumed_config
@@ -65,6 +66,8 @@ class ClaimRunFolder(Callback):
     @staticmethod
     def _check_resume(config: DictConfig) -> IO[str]:
         folder = resolved(config.resume)
+        if folder.is_dir():
+            check_no_outside_links(folder, "resume")
         effective = resumed_config(config, list(config.hydra.overrides.task), folder)
         check_train_config(effective)
         if is_finished(folder, effective):

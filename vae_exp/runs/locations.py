@@ -10,9 +10,11 @@ later change of directory can move them.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
+from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.layout import RUNS_DIR, SWEEPS_DIR
 
 DATA_DIR_ENV = "VAE_EXP_DATA_DIR"
@@ -77,6 +79,52 @@ def fresh_file(path: str | Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
+
+
+def writable_folder(setting: str, folder: str | Path) -> Path:
+    """`folder`, created if missing, once a file has been written and removed there.
+
+    Tried first, so that a tool fails with one line before its computation, not
+    after it: a path under a file, a read-only folder or filesystem, no space.
+    """
+    folder = make_folder(setting, folder)
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".vae-exp-probe-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(setting, str(folder), f"a folder you can write to ({reason})") from None
+    return folder
+
+
+def make_folder(setting: str, folder: str | Path) -> Path:
+    """`folder`, created if missing; one line naming `setting` if it cannot be a folder."""
+    folder = Path(folder)
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise ConfigError(setting, str(folder), f"a folder, but {blocking} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(setting, str(folder), f"a folder that can be made ({reason})") from None
+    return folder
+
+
+def require_file_name(setting: str, path: Path) -> Path:
+    """Refuse a file name longer than the filesystem allows (with room for its temporary name)."""
+    limit = _name_max(path.parent)
+    if len(os.fsencode(path.name)) > limit:
+        allowed = f"a file name of at most {limit} bytes ({path.name[:40]}... is longer)"
+        raise ConfigError(setting, str(path.parent), allowed)
+    return path
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def tensorboard_logdir(run_dir: str | Path, output_root: str | Path) -> str:

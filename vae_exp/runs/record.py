@@ -14,11 +14,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.runs import atomic
+from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CLAIM_FILE, CONFIG_FILE, RESULTS_FILE
+
+RUNNING = "running"  # the status of a run while it trains (see vae_exp.callbacks.run_record)
 
 
 @rank_zero_only
@@ -28,10 +33,40 @@ def write_config(run_dir: str | Path, cfg: DictConfig) -> Path:
     return atomic.write_text(Path(run_dir) / CONFIG_FILE, text)
 
 
+class DamagedRecord(UserError):
+    """A record (results.json, config.yaml, overrides.yaml) that cannot be read as what it is."""
+
+
+def read_json_record(path: str | Path) -> dict[str, Any]:
+    """A JSON object from `path`; a file that is not one is a `DamagedRecord` naming it."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DamagedRecord(f"{path} cannot be read as JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise DamagedRecord(f"{path} is not a record: it holds a {type(value).__name__}")
+    return value
+
+
+def read_yaml_record(path: str | Path) -> DictConfig | ListConfig:
+    """A saved config from `path`, read as plain YAML; anything else is a `DamagedRecord`.
+
+    OmegaConf's loader builds no Python objects, so a YAML tag such as
+    `!!python/object` is a refused record, not code.
+    """
+    path = Path(path)
+    try:
+        return OmegaConf.load(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException) as error:
+        reason = " ".join(str(error).split())
+        raise DamagedRecord(f"{path} cannot be read as a saved config: {reason}") from None
+
+
 def read_results(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's `results.json`, or None before the run has written one."""
     path = Path(run_dir) / RESULTS_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json_record(path) if path.is_file() else None
 
 
 @rank_zero_only

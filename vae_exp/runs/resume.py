@@ -5,10 +5,16 @@ change the experiment are refused; those that only change how or how long it
 runs (more epochs, another device) are allowed. A run folder may have been
 moved or copied since: paths the run saved inside its old location are
 re-pointed at the folder being resumed, so that nothing is written elsewhere.
+
+The saved config is a received file (`vae_exp.runs.trust`): it is refused
+unless it is plain data whose every `_target_` names an allowed class, and
+every location in it is resolved and kept inside the folder
+(`vae_exp.runs.containment`).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +26,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_exp.runs import atomic
 from vae_exp.runs.checkpoints import load_checkpoint
+from vae_exp.runs.containment import contained_config, contained_paths
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
-from vae_exp.runs.record import read_results
+from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
+from vae_exp.runs.trust import UntrustedTarget, check_plain, check_targets
 
 RESUMABLE_SETTINGS = (
     "trainer.max_epochs",
@@ -39,9 +47,15 @@ def resumed_config(cfg: DictConfig, task_overrides: list[str], run_dir: Path) ->
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
         raise UserError(f"resume={run_dir} is not a vae-exp run folder: it has no {CONFIG_FILE}")
-    saved = OmegaConf.load(saved_path)
-    old_dir = saved.paths.run_dir
-    saved = OmegaConf.create(relocated(OmegaConf.to_container(saved), old_dir, str(run_dir)))
+    saved = _received_config(saved_path)
+    old_dir = str(OmegaConf.select(saved, "paths.run_dir", default="") or "")
+    plain = OmegaConf.to_container(saved)
+    if old_dir:
+        plain = relocated(plain, old_dir, str(run_dir))
+    own = copy.deepcopy(cfg)  # what this command would use, with the run folder as its own
+    OmegaConf.update(own, "paths.run_dir", str(run_dir), force_add=True)
+    plain = contained_config(plain, run_dir, lambda key: _own_value(own, key), str(saved_path))
+    saved = OmegaConf.create(plain)
     refused = []
     for override in OverridesParser.create().parse_overrides(task_overrides):
         key = override.key_or_group
@@ -67,6 +81,28 @@ def resumed_config(cfg: DictConfig, task_overrides: list[str], run_dir: Path) ->
         )
     OmegaConf.update(saved, "resume", str(run_dir), force_add=True)
     return saved
+
+
+def _received_config(path: Path) -> DictConfig:
+    """The saved config, refused unless it is plain data naming only allowed classes."""
+    saved = read_yaml_record(path)
+    if not isinstance(saved, DictConfig) or "paths" not in saved or "model" not in saved:
+        raise DamagedRecord(f"{path} is not a saved vae-exp config: it has no paths and model")
+    check_plain(saved, str(path))
+    try:
+        check_targets(saved)
+    except UntrustedTarget as error:
+        raise UntrustedTarget(f"{path}: {error}") from None
+    return saved
+
+
+def _own_value(cfg: DictConfig, key: str) -> Any:
+    """What the resuming command itself sets `key` to (None where it has no such setting)."""
+    try:
+        value = OmegaConf.select(cfg, key, throw_on_missing=False)
+    except Exception:  # an interpolation that only resolves elsewhere: the command has no value
+        return None
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def relocated(value: Any, old_dir: str, new_dir: str) -> Any:
@@ -97,7 +133,9 @@ def resume_point(run_dir: Path) -> ResumePoint | None:
     """The last completed epoch's checkpoint; None if the run completed no epoch.
 
     The checkpoint's callback states name files by absolute path; if the run was
-    moved or copied, they are re-pointed at `run_dir` first (written atomically).
+    moved or copied, they are re-pointed at `run_dir` first, and any that still
+    lie outside it (`..`, links) are dropped, so that Lightning can only remove
+    the run's own checkpoints (the checkpoint is rewritten atomically).
     """
     path = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
     if not path.is_file():
@@ -105,12 +143,12 @@ def resume_point(run_dir: Path) -> ResumePoint | None:
     contents = load_checkpoint(path)
     point = ResumePoint(path, int(contents["global_step"]), int(contents["epoch"]) + 1)
     here = str(run_dir / CHECKPOINT_DIR)
-    before = _checkpoint_dirs(contents.get("callbacks", {}))
-    moved = [old for old in before if old != here]
-    if moved:
-        callbacks = contents["callbacks"]
-        for old in moved:
-            callbacks = relocated(callbacks, old, here)
+    before = contents.get("callbacks", {})
+    callbacks = before
+    for old in _checkpoint_dirs(before) - {here}:
+        callbacks = relocated(callbacks, old, here)
+    callbacks = contained_paths(callbacks, run_dir)
+    if callbacks != before:
         contents["callbacks"] = callbacks
         buffer = io.BytesIO()
         torch.save(contents, buffer)

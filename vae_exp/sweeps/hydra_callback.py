@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from vae_exp.models.metrics import latent_stat_names, model_metric_names
 from vae_exp.runs.checks import check_optimized_metric
-from vae_exp.runs.errors import ConfigError
+from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,11 @@ class SweepReport(Callback):
             sys.exit(2)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        summary = report(config.hydra.sweep.dir)
+        try:
+            summary = report(config.hydra.sweep.dir)
+        except UserError as error:  # a job folder's record that cannot be read
+            log.error("%s", error)
+            sys.exit(2)
         if summary.failed:
             names = ", ".join(job.folder.name for job in summary.failed)
             log.error("%d of %d jobs failed: %s", len(summary.failed), len(summary.rows), names)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import ListConfig, OmegaConf
 
 from vae_exp.models.metrics import EVALUATION_COLUMNS
+from vae_exp.runs.claims import is_locked
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import EVALUATION_FILE, RESULTS_FILE
+from vae_exp.runs.record import RUNNING, DamagedRecord, read_json_record, read_yaml_record
+from vae_exp.sweeps.plan import planned_jobs
 
 
 @dataclass
@@ -23,7 +25,7 @@ class JobResult:
     folder: Path
     number: int
     overrides: dict[str, Any]
-    status: str  # completed, failed, interrupted, or incomplete (no results yet)
+    status: str  # completed, failed, interrupted, running, or incomplete (no results yet)
     metrics: dict[str, float] = field(default_factory=dict)
     epochs: int | None = None
     wall_time_s: float | None = None
@@ -41,28 +43,72 @@ def parse_overrides(lines: list[str]) -> dict[str, Any]:
 
 
 def read_job(folder: Path) -> JobResult | None:
-    """The job in `folder`, or None if the folder is not a job of a sweep."""
+    """The job in `folder`, or None if the folder is not a job of a sweep.
+
+    A job whose record says it is running while no process holds its lock has
+    died without finishing its record (SIGKILL, the out-of-memory killer): it
+    is shown as failed.
+    """
     hydra_dir = folder / ".hydra"
     if not (hydra_dir / "overrides.yaml").is_file():
         return None
-    overrides = parse_overrides(yaml.safe_load((hydra_dir / "overrides.yaml").read_text()) or [])
-    hydra_cfg = yaml.safe_load((hydra_dir / "hydra.yaml").read_text())["hydra"]
-    number = int(hydra_cfg["job"].get("num", 0))
+    listed = read_yaml_record(hydra_dir / "overrides.yaml")
+    if not isinstance(listed, ListConfig):
+        raise DamagedRecord(f"{hydra_dir / 'overrides.yaml'} is not a list of overrides")
+    overrides = _parsed(list(listed), hydra_dir / "overrides.yaml")
+    hydra_cfg = read_yaml_record(hydra_dir / "hydra.yaml")
+    number = OmegaConf.select(hydra_cfg, "hydra.job.num", default=0)
+    if not isinstance(number, int):
+        raise DamagedRecord(f"{hydra_dir / 'hydra.yaml'} gives no job number ({number!r})")
     results = folder / RESULTS_FILE
     if not results.is_file():
         return JobResult(folder, number, overrides, status="incomplete")
-    record = json.loads(results.read_text())
+    record = read_json_record(results)
+    status, error = record.get("status", "unknown"), record.get("error")
+    if status == RUNNING and not is_locked(folder):
+        status, error = "failed", "the job's process ended before it finished (killed?)"
     return JobResult(
         folder=folder,
         number=number,
         overrides=overrides,
-        status=record.get("status", "unknown"),
-        metrics={k: float(v) for k, v in record.get("metrics", {}).items()},
+        status=status,
+        metrics=_numbers(record.get("metrics", {}), results),
         epochs=record.get("epochs"),
         wall_time_s=record.get("wall_time_s"),
-        error=record.get("error"),
+        error=error,
         evaluation=read_evaluation(folder),
     )
+
+
+def _parsed(lines: list[object], source: Path) -> dict[str, Any]:
+    try:
+        return parse_overrides([str(line) for line in lines])
+    except Exception as error:
+        raise DamagedRecord(f"{source} holds an override that cannot be read: {error}") from None
+
+
+def _numbers(metrics: object, source: Path) -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in dict(metrics).items()}
+    except (TypeError, ValueError) as error:
+        raise DamagedRecord(f"{source} holds metrics that are not numbers: {error}") from None
+
+
+def never_started(folder: Path, started: list[JobResult]) -> list[JobResult]:
+    """The jobs of the sweep's plan that have no folder: they never started."""
+    plan = planned_jobs(folder) or []
+    numbers = {job.number for job in started}
+    return [
+        JobResult(
+            folder / f"job{number} (not started)",
+            number,
+            parse_overrides(overrides),
+            status="incomplete",
+            error="never started",
+        )
+        for number, overrides in enumerate(plan)
+        if number not in numbers
+    ]
 
 
 def read_evaluation(folder: Path) -> dict[str, float]:
@@ -71,7 +117,7 @@ def read_evaluation(folder: Path) -> dict[str, float]:
     found = sorted(folder.glob(f"{stem}*{suffix}"), key=lambda p: p.stat().st_mtime)
     if not found:
         return {}
-    result = json.loads(found[-1].read_text())
+    result = read_json_record(found[-1])
     values = {}
     for column, key in EVALUATION_COLUMNS.items():
         value = result.get(key)
@@ -89,7 +135,7 @@ def read_sweep(sweep_dir: str | Path) -> list[JobResult]:
     jobs = [job for child in sorted(folder.iterdir()) if (job := read_job(child)) is not None]
     if not jobs:
         raise UserError(f"{folder} holds no job folders of a sweep, so nothing was written there")
-    return sorted(jobs, key=lambda job: job.number)
+    return sorted(jobs + never_started(folder, jobs), key=lambda job: job.number)
 
 
 def swept_settings(jobs: list[JobResult]) -> list[str]:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from matplotlib.figure import Figure
+from omegaconf import DictConfig
 
 from vae_exp.models.metrics import EVALUATION_COLUMNS, SUMMARY_METRICS, VAL_LOSS
 from vae_exp.runs import atomic
 from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.layout import CONFIG_FILE
+from vae_exp.runs.record import read_yaml_record
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ def optimized_metric(jobs: list[JobResult]) -> str:
     for job in jobs:
         config = job.folder / CONFIG_FILE
         if config.is_file():
-            return (yaml.safe_load(config.read_text()) or {}).get("optimized_metric") or PLOT_METRIC
+            saved = read_yaml_record(config)
+            metric = saved.get("optimized_metric") if isinstance(saved, DictConfig) else None
+            return metric if isinstance(metric, str) else PLOT_METRIC
     return PLOT_METRIC
 
 
