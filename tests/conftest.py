@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +169,65 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         return subprocess.run(command, text=True, timeout=300, **kwargs)
 
     return _run
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server a test started: its address and its process group (to fault it with signals)."""
+
+    url: str
+    group: int
+
+
+@pytest.fixture
+def mlflow_server(mlflow_service: Server) -> str:
+    """The address of a real MLflow tracking server on 127.0.0.1."""
+    return mlflow_service.url
+
+
+@pytest.fixture
+def mlflow_service(tmp_path: Path) -> Iterator[Server]:
+    """A real MLflow tracking server on 127.0.0.1 with an SQLite store; stopped afterwards."""
+    port = free_port()
+    folder = tmp_path / "mlflow_server"
+    folder.mkdir()
+    command = [
+        *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)),
+        *("--backend-store-uri", f"sqlite:///{folder}/mlflow.db"),
+        *("--artifacts-destination", str(folder / "artifacts"), "--workers", "1"),
+    ]
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, (folder / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the MLflow server did not start"
+            time.sleep(0.5)
+        yield Server(url, os.getpgid(server.pid))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGCONT)  # a test may have stopped it
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()

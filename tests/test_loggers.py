@@ -5,14 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,51 +121,6 @@ def test_a_missing_extra_is_named_before_training(compose_train, monkeypatch, ch
 
 
 # --- MLflow --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """A real MLflow tracking server on 127.0.0.1 with an SQLite store; stopped afterwards."""
-    port = _free_port()
-    folder = tmp_path / "mlflow_server"
-    folder.mkdir()
-    command = [
-        *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)),
-        *("--backend-store-uri", f"sqlite:///{folder}/mlflow.db"),
-        *("--artifacts-destination", str(folder / "artifacts"), "--workers", "1"),
-    ]
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (folder / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the MLflow server did not start"
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 def _rest(url: str, endpoint: str, **query: str) -> dict:

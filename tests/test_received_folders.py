@@ -17,8 +17,12 @@ import torch
 import yaml
 from helpers.commands import run_tool
 
-from vae_exp.runs.checkpoints import load_checkpoint, load_vae
+import vae_exp
+from vae_exp.runs.checkpoints import load_checkpoint, load_vae, run_config
+from vae_exp.runs.containment import OutsideFolder, check_no_outside_links
 from vae_exp.runs.errors import UserError
+from vae_exp.runs.record import DamagedRecord
+from vae_exp.runs.resume import resumed_config
 from vae_exp.runs.trust import UntrustedTarget, check_targets
 
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -57,6 +61,15 @@ def test_a_nested_target_in_a_checkpoint_is_refused(received, tmp_path):
     torch.save(contents, received / CHECKPOINT)
     with pytest.raises(UntrustedTarget, match=r"encoder\.latent_dim\._target_='builtins.open'"):
         load_vae(received / CHECKPOINT)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_explore_refuses_a_checkpoint_with_a_nested_target_in_one_line(received, tmp_path):
+    marker = tmp_path / "code_ran"
+    contents = load_checkpoint(received / CHECKPOINT)
+    contents["hyper_parameters"]["encoder"]["latent_dim"] = _opener(marker)
+    torch.save(contents, received / CHECKPOINT)
     result = _tool("explore", f"run={received / CHECKPOINT}", "z=[0,1,0,0]", cwd=tmp_path)
     _one_line_refusal(result, "builtins.open", "not a class")
     assert not marker.exists()
@@ -114,8 +127,20 @@ def _edit_config(run_dir: Path, edit) -> None:
 
 @pytest.mark.parametrize(
     "place",
-    ["callbacks", pytest.param("logger", marks=pytest.mark.slow), "trainer", "data"],
+    ["callbacks", "logger", "trainer", "data"],
 )
+def test_a_received_config_naming_a_function_is_refused_before_anything_is_built(
+    received, tmp_path, place
+):
+    marker = tmp_path / "code_ran"
+    _edit_config(received, lambda config: config[place].update(payload={"x": _opener(marker)}))
+    with pytest.raises(UntrustedTarget, match=rf"config\.yaml: {place}\.payload\.x\._target_"):
+        resumed_config(vae_exp.compose(), [], received)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("place", ["callbacks", "trainer"])
 def test_resume_builds_nothing_a_received_config_names_but_allowed_classes(
     received, tmp_path, place
 ):
@@ -133,6 +158,7 @@ def test_resume_builds_nothing_a_received_config_names_but_allowed_classes(
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_saved_config_with_an_interpolation_is_refused(received, tmp_path):
     _edit_config(received, lambda c: c["logger"]["csv"].update(save_dir="${oc.env:HOME}"))
     result = _tool("train", f"resume={received}", "trainer.max_epochs=3", cwd=tmp_path)
@@ -143,10 +169,22 @@ def test_a_saved_config_with_an_interpolation_is_refused(received, tmp_path):
     "text",
     [
         "!!python/object/apply:os.system ['touch {marker}']\n",
-        pytest.param("model: [unclosed\n", marks=pytest.mark.slow),
-        pytest.param("- just\n- a list\n", marks=pytest.mark.slow),
+        "model: [unclosed\n",
+        "- just\n- a list\n",
     ],
 )
+def test_a_damaged_or_tagged_config_is_a_damaged_record(received, tmp_path, text):
+    marker = tmp_path / "code_ran"
+    (received / "config.yaml").write_text(text.format(marker=marker))
+    with pytest.raises(DamagedRecord, match=r"config\.yaml"):
+        resumed_config(vae_exp.compose(), [], received)
+    with pytest.raises(DamagedRecord, match=r"config\.yaml"):
+        run_config(received)
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", ["!!python/object/apply:os.system ['touch {marker}']\n"])
 def test_a_damaged_or_tagged_config_gives_one_line(received, tmp_path, text):
     marker = tmp_path / "code_ran"
     (received / "config.yaml").write_text(text.format(marker=marker))
@@ -157,6 +195,7 @@ def test_a_damaged_or_tagged_config_gives_one_line(received, tmp_path, text):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_damaged_results_file_is_named_and_explore_goes_on(received, tmp_path):
     (received / "results.json").write_text('{"status": "completed", ')
     result = _tool("train", f"resume={received}", "trainer.max_epochs=3", cwd=tmp_path)
@@ -167,6 +206,7 @@ def test_a_damaged_results_file_is_named_and_explore_goes_on(received, tmp_path)
     assert (tmp_path / "z_0_0_0_0.png").is_file()
 
 
+@pytest.mark.slow
 def test_a_link_out_of_the_run_folder_is_refused(received, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -228,6 +268,15 @@ def test_resume_never_writes_or_deletes_outside_its_folder(received, trained_run
     record = json.loads((received / "results.json").read_text())
     assert (record["status"], record["epochs"]) == ("completed", 3)
     assert (received / record["best_checkpoint"]).is_file()
+
+
+def test_links_out_of_the_folder_are_found(received, tmp_path):
+    check_no_outside_links(received, "run")  # a run as vae-exp writes it has none
+    (received / "figures" / "inside.png").symlink_to(received / "config.yaml")
+    check_no_outside_links(received, "run")  # a link within the folder is fine
+    (received / "checkpoints" / "elsewhere.ckpt").symlink_to(tmp_path / "victim.ckpt")
+    with pytest.raises(OutsideFolder, match=r"checkpoints/elsewhere\.ckpt is a link to"):
+        check_no_outside_links(received, "run")
 
 
 def test_a_record_naming_a_checkpoint_outside_is_read_inside(received, tmp_path):

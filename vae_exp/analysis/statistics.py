@@ -23,9 +23,15 @@ def active_units(z_mean: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOLD)
 
 
 def principal_components(points: torch.Tensor, k: int = 2) -> torch.Tensor:
-    """Project `points` (N, D) onto their first k principal components: (N, k)."""
+    """Project `points` (N, D) onto their first k principal components: (N, k).
+
+    Fewer than k points (or dimensions) have fewer components; the missing
+    coordinates are 0, so that a validation set of one image still draws.
+    """
     centred = points - points.mean(dim=0, keepdim=True)
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     # Fix each component's sign so that the picture does not flip between epochs.
     signs = torch.sign(v[:k].sum(dim=1, keepdim=True)).clamp(min=0) * 2 - 1
-    return centred @ (v[:k] * signs).T
+    projected = centred @ (v[:k] * signs).T
+    missing = k - projected.shape[1]
+    return torch.cat([projected, projected.new_zeros(len(points), missing)], dim=1)
