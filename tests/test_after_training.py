@@ -14,7 +14,7 @@ from helpers.commands import run_tool
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from vae_exp.cli.explore import latent_vector
+from vae_exp.exploration import latent_vector
 from vae_exp.runs.checkpoints import load_checkpoint, load_vae, resolve_run
 from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.training import train
@@ -177,7 +177,7 @@ def test_a_latent_vector_must_be_numbers(value):
 def test_evaluate_refuses_a_bad_split_before_loading(run_dir):
     from omegaconf import OmegaConf
 
-    from vae_exp.cli.evaluate import evaluate
+    from vae_exp.evaluation import evaluate
     from vae_exp.runs.errors import ConfigError
 
     settings = {"run": str(run_dir), "split": "dev", "num_samples": 5, "batch_size": 32}

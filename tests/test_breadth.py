@@ -17,10 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 
 import vae_exp
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
-from vae_exp.cli.evaluate import evaluate
-from vae_exp.cli.explore import explore
 from vae_exp.data.binarization import fresh_draw
 from vae_exp.data.datamodule import MNISTDigitsDataModule
+from vae_exp.evaluation import evaluate
+from vae_exp.exploration import explore
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE

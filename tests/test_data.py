@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,6 +96,16 @@ def _damage(folder: Path, name: str, how: str) -> Path:
         data[2:4] = b"\x09\x09"
     path.write_bytes(bytes(data))
     return path
+
+
+def test_image_and_label_files_that_disagree_are_named(small_mnist_dir):
+    from conftest import write_idx
+
+    labels = raw_folder(small_mnist_dir) / "train-labels-idx1-ubyte"
+    write_idx(labels, np.arange(299) % 10)  # one label short of the 300 images
+    dm = MNISTDigitsDataModule(data_dir=small_mnist_dir, source="full")
+    with pytest.raises(DataError, match=r"disagree: 300 images but 299 labels"):
+        dm.setup()
 
 
 @pytest.mark.parametrize("how", ["truncate", "magic"])

@@ -8,6 +8,7 @@ a marker file, so a test fails if that file appears.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ from helpers.commands import run_tool
 
 import vae_exp
 from vae_exp.runs.checkpoints import load_checkpoint, load_vae, run_config
-from vae_exp.runs.containment import OutsideFolder, check_no_outside_links
+from vae_exp.runs.containment import OutsideFolder, check_no_outside_links, contained_config
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.record import DamagedRecord
 from vae_exp.runs.resume import resumed_config
@@ -136,6 +137,32 @@ def test_a_received_config_naming_a_function_is_refused_before_anything_is_built
     _edit_config(received, lambda config: config[place].update(payload={"x": _opener(marker)}))
     with pytest.raises(UntrustedTarget, match=rf"config\.yaml: {place}\.payload\.x\._target_"):
         resumed_config(vae_exp.compose(), [], received)
+    assert not marker.exists()
+
+
+def _payload_module(folder: Path, marker: Path) -> str:
+    """A module inside the received folder whose import alone would create `marker`."""
+    (folder / "payload_module.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "import torch\n"
+        "class Payload(torch.nn.Module):\n    pass\n"
+    )
+    return "payload_module.Payload"
+
+
+def test_a_received_folder_never_brings_code_of_its_own(received, tmp_path, monkeypatch):
+    """Run from inside the received folder, its modules are on the import path: never imported."""
+    marker = tmp_path / "code_ran"
+    target = _payload_module(received, marker)
+    monkeypatch.syspath_prepend(str(received))
+    _edit_config(received, lambda config: config["callbacks"].update(x={"_target_": target}))
+    with pytest.raises(UntrustedTarget, match="its module is inside the received folder"):
+        resumed_config(vae_exp.compose(), [], received)
+    contents = load_checkpoint(received / CHECKPOINT)
+    contents["hyper_parameters"]["encoder"] = {"_target_": target}
+    torch.save(contents, received / CHECKPOINT)
+    with pytest.raises(UntrustedTarget, match="its module is inside the received folder"):
+        load_vae(received / CHECKPOINT)
     assert not marker.exists()
 
 
@@ -268,6 +295,31 @@ def test_resume_never_writes_or_deletes_outside_its_folder(received, trained_run
     record = json.loads((received / "results.json").read_text())
     assert (record["status"], record["epochs"]) == ("completed", 3)
     assert (received / record["best_checkpoint"]).is_file()
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("logger.tensorboard.save_dir", "elsewhere"),  # relative: the working directory
+        ("callbacks.model_checkpoint.filename", "../../victim/x"),
+        ("logger.tensorboard.version", "/tmp/victim"),
+        ("logger.mlflow.tracking_uri", "sqlite:////tmp/victim/mlflow.db"),
+        ("logger.mlflow.tracking_uri", "http://elsewhere.example:5000"),
+    ],
+)
+def test_every_kind_of_location_outside_the_folder_is_found(tmp_path, setting, value):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    section, name, key = setting.split(".")
+    saved = {section: {name: {key: value, "name": "", "monitor": "val/loss"}}}
+    with pytest.raises(OutsideFolder, match=re.escape(f"{setting}={value!r} lies outside")):
+        contained_config(saved, run_dir, lambda key: None, "config.yaml")
+    own = "http://127.0.0.1:5000" if "://" in value and "sqlite" not in value else None
+    if own is not None:  # a server: the one the resuming command names instead
+        kept = contained_config(saved, run_dir, lambda key: own, "config.yaml")
+        assert kept[section][name][key] == own
+    inside = {section: {name: {key: str(run_dir / "logs"), "name": "", "monitor": "val/loss"}}}
+    assert contained_config(inside, run_dir, lambda key: None, "config.yaml") == inside
 
 
 def test_links_out_of_the_folder_are_found(received, tmp_path):

@@ -151,6 +151,7 @@ def test_ctrl_c_during_the_final_pictures_keeps_the_record_and_resume_draws_them
     run.send_signal(signal.SIGINT)
     output = run.communicate(timeout=120)[0]
     assert run.returncode == 130, output[-3000:]
+    assert "Interrupted while drawing the final pictures after epoch 2" in output
     run_dir = _only_run(tmp_path)
     interrupted = _results(run_dir)
     assert (interrupted["status"], interrupted["epochs"]) == ("interrupted", 2)

@@ -23,7 +23,7 @@ from vae_exp.callbacks.run_record import EpochRecord
 from vae_exp.runs import record as run_record
 from vae_exp.runs.atomic import DiskFullError
 from vae_exp.runs.checks import (
-    check_batch_size,
+    check_batch_sizes,
     check_image_shape,
     check_optimized_metric,
     check_train_config,
@@ -101,7 +101,7 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
     image_shape = tuple(datamodule.train_set.tensors[0].shape[1:])
     check_image_shape(cfg.network, image_shape)
-    check_batch_size(cfg.data.batch_size, len(datamodule.train_set), image_shape)
+    check_batch_sizes(cfg.data, datamodule, image_shape)
     model = build(cfg.model, "model")
     named = instantiate_all(cfg.get("callbacks"), "callbacks")
     check_callbacks(named, model.latent_dim, len(datamodule.val_set), image_shape)

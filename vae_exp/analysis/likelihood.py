@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch
 
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+IMPORTANCE_CHUNK = 32  # samples drawn and decoded at once for each image
 _LOG_2PI = math.log(2 * math.pi)
 
 
@@ -29,7 +30,7 @@ def importance_sampled_log_likelihood(
     log_var: torch.Tensor,
     log_likelihood: LogLikelihood,
     num_samples: int,
-    chunk: int = 32,
+    chunk: int = IMPORTANCE_CHUNK,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The estimate of log p(x) for each of the N images of x: (N,).

@@ -14,8 +14,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-import torch
-
 from vae_exp.runs.resolvers import register_resolvers
 
 CONFIG_PATH = "pkg://vae_exp.conf"
@@ -49,6 +47,8 @@ def flush_denormals() -> None:
     the one before. The mode belongs to each thread and CPU threads copy it
     when they start, so it is set before PyTorch starts its thread pool.
     """
+    import torch
+
     torch.set_flush_denormal(True)
 
 
@@ -107,7 +107,12 @@ def skip_missing_nvml() -> bool:
 
 
 def tune_for_training() -> None:
-    """The process-wide settings that make CPU training fast; call first, before any tensor work."""
+    """The process-wide settings that make CPU training fast; call first, before any tensor work.
+
+    The commands call it when their task starts, after Hydra has parsed the
+    command line: `--help`, `--cfg`, completion and refused arguments never
+    import PyTorch.
+    """
     flush_denormals()
     reuse_freed_memory()
     skip_missing_nvml()
@@ -117,7 +122,6 @@ def prepare_process(path_settings: Sequence[str] = ()) -> None:
     """Set up this process for a vae-exp command whose `path_settings` take paths."""
     sys.argv[1:] = quoted_paths(sys.argv[1:], path_settings)
     register_resolvers()
-    tune_for_training()
     # The data sit in memory, so DataLoader workers would only add overhead.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     # Lightning's model summary sizes bf16-mixed weights as 32-bit, which they are.

@@ -41,8 +41,8 @@ def raw_files_present(data_dir: str | Path, folder: str = "MNIST") -> bool:
     return all((folder / name).is_file() for name in RAW_FILES)
 
 
-def check_raw_file(path: Path, checksums: dict[str, str] | None = None) -> None:
-    """Raise DataError naming `path` if its header, length or (known) checksum is wrong."""
+def check_raw_file(path: Path, checksums: dict[str, str] | None = None) -> int:
+    """How many items `path` holds; DataError naming it if its header, length or checksum is off."""
     magic, item_shape, official_count = RAW_FILES[path.name]
     data = path.read_bytes()
     header_len = 4 * (2 + len(item_shape))
@@ -68,10 +68,17 @@ def check_raw_file(path: Path, checksums: dict[str, str] | None = None) -> None:
             f"MNIST file {path} is corrupt: its SHA-256 differs from the official file's. "
             "Delete it and download it again."
         )
+    return count
 
 
 def check_raw_files(data_dir: str | Path, folder: str = "MNIST") -> None:
     location = raw_folder(data_dir, folder)
     checksums = OFFICIAL_SHA256 if folder == "MNIST" else None
-    for name in RAW_FILES:
-        check_raw_file(location / name, checksums)
+    counts = {name: check_raw_file(location / name, checksums) for name in RAW_FILES}
+    for split in ("train", "t10k"):
+        images, labels = f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
+        if counts[images] != counts[labels]:
+            raise DataError(
+                f"MNIST files {location / images} and {location / labels} disagree: "
+                f"{counts[images]} images but {counts[labels]} labels"
+            )

@@ -21,7 +21,7 @@ from vae_exp.runs.containment import check_no_outside_links
 from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
 from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
-from vae_exp.runs.trust import check_plain
+from vae_exp.runs.trust import check_plain, check_targets
 
 log = logging.getLogger(__name__)
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
@@ -63,11 +63,19 @@ def checkpoint_candidates(run_dir: Path) -> list[Path]:
     return [path for path in dict.fromkeys(ordered) if path.is_file()]
 
 
+def run_folder_of(checkpoint: Path) -> Path:
+    """The run folder a checkpoint file belongs to (the folder above `checkpoints/`)."""
+    checkpoint = checkpoint.resolve()
+    return (
+        checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINT_DIR else checkpoint.parent
+    )
+
+
 def resolve_run_folder(run: str | Path) -> Path:
     """The run folder that `run=` names: the folder itself, or a checkpoint file's run folder."""
     path = Path(run).expanduser().resolve()
     if path.is_file():
-        return path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+        return run_folder_of(path)
     if not path.is_dir():
         raise UserError(f"run={run} is neither a run folder nor a checkpoint file")
     return path
@@ -112,6 +120,9 @@ def load_vae(checkpoint: Path, contents: dict[str, Any] | None = None) -> VAE:
     `nn.Module` and `torch.optim` classes (see `vae_exp.models.components`).
     """
     contents = contents if contents is not None else load_checkpoint(checkpoint)
+    hyper_parameters = contents.get("hyper_parameters") if isinstance(contents, dict) else None
+    if isinstance(hyper_parameters, dict):  # before anything is imported or built
+        check_targets(hyper_parameters, received_from=run_folder_of(Path(checkpoint)))
     try:
         model = VAE(**contents["hyper_parameters"])
         model.load_state_dict(contents["state_dict"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra.utils import get_class
@@ -106,12 +107,19 @@ def check_image_shape(network: DictConfig, data_shape: tuple[int, ...]) -> None:
         raise ConfigError("network.image_shape", plain(shape), allowed)
 
 
-def check_batch_size(batch_size: int, train_images: int, image_shape: tuple[int, ...]) -> None:
-    """Refuse a batch larger than the training set, or one whose training step cannot fit."""
+def check_batch_sizes(data: DictConfig, datamodule: Any, image_shape: tuple[int, ...]) -> None:
+    """Refuse a batch larger than the training set, or batches whose steps cannot fit in memory.
+
+    A validation batch larger than the validation set is simply the whole set.
+    """
+    train_images, batch_size = len(datamodule.train_set), data.batch_size
     if batch_size > train_images:
         allowed = f"at most the training set's {train_images} images"
         raise ConfigError("data.batch_size", batch_size, allowed)
     require_decodable("data.batch_size", batch_size, batch_size, image_shape, training=True)
+    if "eval_batch_size" in data:
+        validated = min(data.eval_batch_size, len(datamodule.val_set))
+        require_decodable("data.eval_batch_size", data.eval_batch_size, validated, image_shape)
 
 
 def check_trainer(trainer: DictConfig) -> None:

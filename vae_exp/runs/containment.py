@@ -1,10 +1,11 @@
 """Keeping a tool inside the run folder it was given.
 
 A received run folder names locations: in `config.yaml` (a checkpoint folder,
-a logger's folder, a store) and in a checkpoint's callback state (the best
-checkpoints, which Lightning deletes when they are superseded). Each is
-resolved (links, `..`) before it is used; one that lies outside the folder is
-re-pointed at the location the resuming command itself would use, or refused.
+a logger's folder, a store, a tracking server) and in a checkpoint's callback
+state (the best checkpoints, which Lightning deletes when they are superseded).
+Each is resolved (links, `..`) before it is used; one that lies outside the
+folder, or a server, is re-pointed at what the resuming command itself would
+use, or refused.
 Links inside the folder that lead out of it are refused, since writing
 through them would write elsewhere.
 """
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 # Settings that name data to read, never a place to write: they may lie anywhere.
 READ_ONLY_SETTINGS = frozenset({"data.data_dir", "paths.data_dir"})
 _FILE_SCHEMES = ("file", "sqlite")
+# Setting names that hold a place: a relative value there is a folder in the working directory.
+LOCATION_ENDINGS = ("dir", "dirpath", "path", "root", "uri", "location", "folder")
 
 
 class OutsideFolder(UserError):
@@ -53,6 +56,12 @@ def local_path(value: str) -> str | None:
     return None
 
 
+def names_a_location(setting: str) -> bool:
+    """Whether a setting's name says it holds a place (`dirpath`, `save_dir`, `tracking_uri`)."""
+    key = setting.rsplit(".", 1)[-1].lower()
+    return key.endswith(LOCATION_ENDINGS)
+
+
 def contained_config(
     saved: dict[str, Any],
     run_dir: Path,
@@ -74,11 +83,17 @@ def contained_config(
         if not isinstance(value, str) or setting in READ_ONLY_SETTINGS:
             return value
         path = local_path(value)
-        if path is None or _within(path, run_dir):
+        remote = path is None and "://" in value and names_a_location(setting)
+        if path is None and value and names_a_location(setting) and not remote:
+            path = os.path.abspath(value)  # a relative folder means the working directory
+        if not remote and (path is None or _within(path, run_dir)):
             return value
         own = own_value(setting)
         if own == value:  # what the command now running would use anyway
             return value
+        if remote and isinstance(own, str) and own:  # a server: the one this command names
+            log.warning("%s: %s=%r is not this command's; using %r", source, setting, value, own)
+            return own
         own_path = local_path(own) if isinstance(own, str) else None
         if own_path is not None and _acceptable_own(own_path, run_dir):
             log.warning(
@@ -87,7 +102,7 @@ def contained_config(
             return own
         raise OutsideFolder(
             f"{source}: {setting}={value!r} lies outside the run folder {run_dir}; a resumed "
-            "run writes only inside its own folder"
+            "run writes only inside its own folder and to the stores its command names"
         )
 
     return visit(saved, "")

@@ -24,7 +24,6 @@ from vae_exp.runs.locations import (
     resolved,
     stamp,
 )
-from vae_exp.runs.precision import native_precision
 from vae_exp.sweeps.naming import job_name
 
 CONFIG_PACKAGE = "vae_exp.conf"
@@ -66,6 +65,13 @@ def elbo_kl_weight(latent_dim: int, image_shape: Sequence[int]) -> float:
     kl_weight = D / (2 P) gives (sum over pixels + KL) / P.
     """
     return latent_dim / (2 * math.prod(image_shape))
+
+
+def native_precision(accelerator: str) -> str:
+    """See `vae_exp.runs.precision` (imported when a config asks, since it imports PyTorch)."""
+    from vae_exp.runs.precision import native_precision as of_the_device
+
+    return of_the_device(accelerator)
 
 
 def register_resolvers() -> None:

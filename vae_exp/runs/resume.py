@@ -90,7 +90,7 @@ def _received_config(path: Path) -> DictConfig:
         raise DamagedRecord(f"{path} is not a saved vae-exp config: it has no paths and model")
     check_plain(saved, str(path))
     try:
-        check_targets(saved)
+        check_targets(saved, received_from=path.parent)
     except UntrustedTarget as error:
         raise UntrustedTarget(f"{path}: {error}") from None
     return saved

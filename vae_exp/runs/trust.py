@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -59,13 +61,21 @@ def targets(config: Any, where: str = "") -> Iterator[tuple[str, Any]]:
             yield from targets(value, f"{where}[{index}]")
 
 
-def imported_class(target: Any, setting: str) -> type:
-    """The class that `target` names; refused unless it is a class that can be imported."""
+def imported_class(target: Any, setting: str, received_from: Path | None = None) -> type:
+    """The class that `target` names; refused unless it is a class that can be imported.
+
+    With `received_from` (the folder a config came from), a module that lies
+    inside that folder is refused before it is imported: a received folder
+    cannot bring the code its config names (from the working directory, say,
+    which the commands put on the import path).
+    """
     if not isinstance(target, str) or "." not in target:
         raise UntrustedTarget(
             f"{setting}._target_={target!r} is not allowed: a class named module.Class"
         )
     module, _, name = target.rpartition(".")
+    if received_from is not None:
+        _refuse_code_from(received_from, module.split(".")[0], target, setting)
     try:
         found = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as error:
@@ -80,13 +90,33 @@ def imported_class(target: Any, setting: str) -> type:
     return found
 
 
+def _refuse_code_from(folder: Path, top_module: str, target: str, setting: str) -> None:
+    try:
+        spec = importlib.util.find_spec(top_module)  # locates, without running, a top-level module
+    except (ImportError, ValueError):
+        return  # left to the import, which refuses it
+    places = [spec.origin] if spec and spec.origin else []
+    places += list(spec.submodule_search_locations or []) if spec else []
+    root = folder.resolve()
+    if any(Path(place).resolve().is_relative_to(root) for place in places if place):
+        raise UntrustedTarget(
+            f"{setting}._target_={target!r} is not allowed: its module is inside the received "
+            f"folder {folder}, and a received folder never brings code of its own"
+        )
+
+
 def _kind_names(kinds: tuple[type, ...]) -> str:
     return ", ".join(f"{kind.__module__}.{kind.__qualname__}" for kind in kinds)
 
 
-def check_class(target: Any, setting: str, kinds: tuple[type, ...] | None = None) -> type:
+def check_class(
+    target: Any,
+    setting: str,
+    kinds: tuple[type, ...] | None = None,
+    received_from: Path | None = None,
+) -> type:
     """The class `target` names, refused unless a subclass of `kinds` (default: allowed_kinds)."""
-    found = imported_class(target, setting)
+    found = imported_class(target, setting, received_from)
     own = kinds is None and found.__module__.split(".")[0] == OWN_PACKAGE
     kinds = kinds or allowed_kinds()
     if not (own or issubclass(found, kinds)):
@@ -97,10 +127,10 @@ def check_class(target: Any, setting: str, kinds: tuple[type, ...] | None = None
     return found
 
 
-def check_targets(config: Any, where: str = "") -> None:
+def check_targets(config: Any, where: str = "", received_from: Path | None = None) -> None:
     """Refuse `config` unless every `_target_` in it, at any depth, names an allowed class."""
     for setting, target in targets(config, where):
-        check_class(target, setting)
+        check_class(target, setting, received_from=received_from)
 
 
 def check_plain(config: DictConfig, source: str) -> None:

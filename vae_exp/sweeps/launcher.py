@@ -184,7 +184,7 @@ def _returned(job: Job, folder: str | None, error: Exception) -> JobReturn:
 
     A search sweeper (Optuna) learns of a failed trial from the exception; the
     basic sweeper would stop at the first one, so it is given NaN, as a job
-    that fails inside its process returns (see `vae_exp.cli.train`).
+    that fails inside its process returns (see `vae_exp.cli.train_task`).
     """
     searching = is_search(job.config.hydra.sweeper)
     return JobReturn(
