@@ -50,7 +50,7 @@ def imports_torch(arguments: list[str]) -> bool:
         text=True,
         env={**os.environ, "COMP_LINE": "vae-exp-train kl"},
     )
-    return any(line.rstrip().endswith("| torch") for line in found.stderr.splitlines())
+    return any(line.rsplit("|", 1)[-1].strip() == "torch" for line in found.stderr.splitlines())
 
 
 def main() -> None:
