@@ -7,12 +7,14 @@ import csv
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
 from helpers.commands import run_tool, wait_for
 
 from vae_exp.runs.claims import lock_run
+from vae_exp.sweeps.launcher import parallel_jobs
 from vae_exp.sweeps.summary import summarize
 
 from conftest import TINY_RUN
@@ -87,6 +89,45 @@ def test_ctrl_c_mid_sweep_gives_a_summary_of_every_job(run_cli, small_mnist_dir,
     assert len(never) == 2 and all(r["status"] == "incomplete" for r in never)
     assert {r["kl_weight"] for r in never} == {"0.001", "0.01"}
     assert all(r["error"] == "never started" for r in never)
+
+
+@pytest.mark.parametrize("n_jobs, expected", [(2, 2), (1, 1), (None, 1), (-1, os.cpu_count())])
+def test_n_jobs_keeps_its_joblib_meaning(n_jobs, expected):
+    assert parallel_jobs(n_jobs) == expected
+    assert parallel_jobs(-(os.cpu_count() or 1) - 5) == 1  # never fewer than one
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_parallel_jobs_cleanly_and_lists_the_rest(run_cli, small_mnist_dir, tmp_path):
+    marker, gate = tmp_path / "paused", tmp_path / "gate"
+    gate.write_text("hold")
+    sweep = run_cli(
+        "-m",
+        *TINY_RUN,
+        "trainer.max_epochs=2",
+        "data.source=full",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "kl_weight=1e-4,1e-3,1e-2",
+        f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
+        f"+callbacks.pause.marker={marker}",
+        f"+callbacks.pause.gate={gate}",
+        data_dir=small_mnist_dir,
+        background=True,
+        env={"PYTHONPATH": str(Path(__file__).parent)},
+    )
+    wait_for(marker, sweep)
+    time.sleep(2)  # both running jobs are held after their first epoch
+    sweep.send_signal(signal.SIGINT)
+    time.sleep(1)
+    gate.unlink()  # the held jobs go on into their next step, where the stop takes effect
+    output = sweep.communicate(timeout=240)[0]
+    assert sweep.returncode == 130, output[-3000:]
+    rows = _rows(_only_sweep(tmp_path / "outputs"))
+    statuses = sorted(row["status"] for row in rows.values())
+    assert statuses == ["incomplete", "interrupted", "interrupted"], rows
+    (never,) = [row for row in rows.values() if row["status"] == "incomplete"]
+    assert never["error"] == "never started" and never["kl_weight"] == "0.01"
 
 
 def _job(folder: Path, number: int, record: dict | None, overrides: str = "- kl_weight=0.1\n"):

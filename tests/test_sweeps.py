@@ -82,7 +82,7 @@ def test_joblib_runs_two_jobs_at_once(run_cli, small_mnist_dir):
         "kl_weight=1e-4,1e-3",
     )
     assert result.returncode == 0, result.stdout
-    assert "Joblib.Parallel(n_jobs=2" in result.stdout
+    assert "Launching 2 jobs, 2 at a time, each in a process of its own" in result.stdout
     assert [r["status"] for r in _rows(sweep_dir)] == ["completed", "completed"]
 
 

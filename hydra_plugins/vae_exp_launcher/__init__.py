@@ -17,9 +17,9 @@ except ImportError:  # pragma: no cover - without the extra, hydra/launcher=jobl
 
 
 class IsolatedJoblibLauncher(JoblibLauncher):
-    """Hydra's joblib launcher with every job in a process of its own (`vae_exp.sweeps.launcher`).
+    """`n_jobs` jobs at a time, each in a process of its own (`vae_exp.sweeps.launcher`).
 
-    Takes every setting of the joblib launcher plugin (`n_jobs`, ...).
+    Takes the settings of Hydra's joblib launcher plugin, so that its configs keep working.
     """
 
     def launch(

@@ -28,6 +28,7 @@ READ_ONLY_SETTINGS = frozenset({"data.data_dir", "paths.data_dir"})
 _FILE_SCHEMES = ("file", "sqlite")
 # Setting names that hold a place: a relative value there is a folder in the working directory.
 LOCATION_ENDINGS = ("dir", "dirpath", "path", "root", "uri", "location", "folder")
+REMOTE = object()  # a setting that names a server (a tracking URI) rather than a path
 
 
 class OutsideFolder(UserError):
@@ -82,20 +83,18 @@ def contained_config(
             return [visit(v, f"{setting}[{i}]") for i, v in enumerate(value)]
         if not isinstance(value, str) or setting in READ_ONLY_SETTINGS:
             return value
-        path = local_path(value)
-        remote = path is None and "://" in value and names_a_location(setting)
-        if path is None and value and names_a_location(setting) and not remote:
-            path = os.path.abspath(value)  # a relative folder means the working directory
-        if not remote and (path is None or _within(path, run_dir)):
+        place = _place(value, setting)
+        if place is None or (place is not REMOTE and _within(place, run_dir)):
             return value
-        own = own_value(setting)
+        return _own_instead(value, setting, own_value(setting), place is REMOTE)
+
+    def _own_instead(value: str, setting: str, own: Any, remote: bool) -> Any:
+        """The command's own value for a location it does not take from a received file."""
         if own == value:  # what the command now running would use anyway
             return value
-        if remote and isinstance(own, str) and own:  # a server: the one this command names
-            log.warning("%s: %s=%r is not this command's; using %r", source, setting, value, own)
-            return own
         own_path = local_path(own) if isinstance(own, str) else None
-        if own_path is not None and _acceptable_own(own_path, run_dir):
+        acceptable = own_path is not None and _acceptable_own(own_path, run_dir)
+        if acceptable or (remote and isinstance(own, str) and own):  # a server: the command's
             log.warning(
                 "%s: %s=%r lies outside the run folder; using %r", source, setting, value, own
             )
@@ -106,6 +105,16 @@ def contained_config(
         )
 
     return visit(saved, "")
+
+
+def _place(value: str, setting: str) -> str | object | None:
+    """The local path a setting's value names, REMOTE for a server, None for no place at all."""
+    path = local_path(value)
+    if path is not None or not value or not names_a_location(setting):
+        return path
+    if "://" in value:
+        return REMOTE
+    return os.path.abspath(value)  # a relative folder means the working directory
 
 
 def _within(path: str, run_dir: Path) -> bool:

@@ -148,12 +148,23 @@ def resume_point(run_dir: Path) -> ResumePoint | None:
     for old in _checkpoint_dirs(before) - {here}:
         callbacks = relocated(callbacks, old, here)
     callbacks = contained_paths(callbacks, run_dir)
-    if callbacks != before:
+    if _strings(callbacks) != _strings(before):  # states hold tensors: compare their paths
         contents["callbacks"] = callbacks
         buffer = io.BytesIO()
         torch.save(contents, buffer)
         atomic.write_bytes(path, buffer.getbuffer())
     return point
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in `value` (plain data), keys included, in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 def _checkpoint_dirs(callback_states: dict[str, Any]) -> set[str]:

@@ -1,4 +1,4 @@
-"""`hydra/launcher=joblib`: Hydra's joblib launcher, with every job in a process of its own.
+"""`hydra/launcher=joblib`: parallel sweep jobs on one machine, each in a process of its own.
 
 (The launcher class Hydra instantiates is `hydra_plugins.vae_exp_launcher.IsolatedJoblibLauncher`,
 since Hydra takes launchers only from that package; its work is done here.)
@@ -6,9 +6,11 @@ since Hydra takes launchers only from that package; its work is done here.)
 Hydra's joblib launcher runs jobs in loky's worker processes; when one of them
 dies (SIGKILL, the kernel's out-of-memory killer) loky ends them all, and the
 sweep ends with `TerminatedWorkerError`: the other jobs lose their results and
-no summary is written. Here each worker forks one child process per job and
-waits for it, so a job whose process dies fails alone: its folder records how
-it ended, the worker reports it to the sweeper, and the other jobs go on.
+no summary is written. Here the sweep's process forks one child per job, at
+most `n_jobs` at a time (joblib's meaning: -1 is one per CPU), and waits for
+them: a job whose process dies fails alone, its folder records how it ended,
+the sweeper is told, and the other jobs go on. The joblib launcher's other
+settings (backend, batching, memory mapping) have nothing to tune here.
 """
 
 from __future__ import annotations
@@ -16,91 +18,41 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
+from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from hydra_plugins.hydra_joblib_launcher._core import execute_job, process_joblib_cfg
-from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
-from joblib import Parallel, delayed
+from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from omegaconf import DictConfig
 
 from vae_exp.runs import record as run_record
-from vae_exp.runs.claims import is_locked
 from vae_exp.runs.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.runs.record import DamagedRecord
 from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
+STOP_PATIENCE_S = 120  # how long an interrupted sweep waits for its jobs to record their end
 
 
 class JobProcessDied(RuntimeError):
     """A sweep job's process ended without reporting a result."""
 
 
-def launch(
-    launcher: JoblibLauncher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
-) -> Sequence[JobReturn]:
-    """Run a batch of jobs `n_jobs` at a time, each in a child process of a joblib worker."""
-    setup_globals()
-    assert launcher.config is not None and launcher.hydra_context is not None
-    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
-    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    options = {**launcher.joblib, "backend": "loky"}  # Hydra's jobs need processes
-    process_joblib_cfg(options)
-    log.info(
-        "Joblib.Parallel(%s) is launching %d jobs, each in a process of its own",
-        ",".join(f"{k}={v}" for k, v in options.items()),
-        len(job_overrides),
-    )
-    log.info("Launching jobs, sweep output dir : %s", sweep_dir)
-    for index, overrides in enumerate(job_overrides):
-        log.info("\t#%d : %s", initial_job_idx + index, " ".join(filter_overrides(overrides)))
-    state = Singleton.get_state()
-    try:
-        return Parallel(**options)(
-            delayed(run_in_child)(
-                Job(
-                    initial_job_idx + index,
-                    list(overrides),
-                    launcher.hydra_context,
-                    launcher.config,
-                    launcher.task_function,
-                    state,
-                )
-            )
-            for index, overrides in enumerate(job_overrides)
-        )
-    except KeyboardInterrupt:
-        log.warning("The sweep was interrupted: its summary lists every job as it stands")
-        settle(sweep_dir)
-        with contextlib.suppress(UserError):
-            report(sweep_dir)
-        raise SystemExit(INTERRUPTED_EXIT) from None
-
-
-def settle(sweep_dir: Path, patience_s: float = 60) -> None:
-    """Wait until no job of the sweep holds its lock: each has recorded how it ended."""
-    deadline = time.monotonic() + patience_s
-    while time.monotonic() < deadline:
-        if not any(is_locked(job) for job in sweep_dir.iterdir() if job.is_dir()):
-            return
-        time.sleep(0.1)
-
-
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs to run one job of the sweep (Hydra's `execute_job` arguments)."""
+    """What a job's process needs (Hydra's `execute_job` arguments)."""
 
     index: int
     overrides: list[str]
@@ -110,27 +62,116 @@ class Job:
     singleton_state: dict[Any, Any]
 
 
-def run_in_child(job: Job) -> JobReturn:
-    """Run one job in a forked child of this worker; a child that dies fails its job only."""
+@dataclass
+class _Running:
+    job: Job
+    process: BaseProcess
+    receiver: Connection
+    folder: str | None = None
+    result: JobReturn | None = None
+
+
+def parallel_jobs(n_jobs: Any) -> int:
+    """How many jobs run at once for joblib's `n_jobs`: -1 one per CPU, -2 all but one..."""
+    cpus = os.cpu_count() or 1
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    return max(1, n_jobs if n_jobs > 0 else cpus + 1 + n_jobs)
+
+
+def launch(
+    launcher: Launcher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+) -> Sequence[JobReturn]:
+    """Run a batch of jobs, `n_jobs` at a time, each in a forked child of this process."""
+    setup_globals()
+    assert launcher.config is not None and launcher.hydra_context is not None
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    at_once = parallel_jobs(launcher.joblib.get("n_jobs", -1))
+    log.info(
+        "Launching %d jobs, %d at a time, each in a process of its own", len(job_overrides), at_once
+    )
+    log.info("Launching jobs, sweep output dir : %s", sweep_dir)
+    for index, overrides in enumerate(job_overrides):
+        log.info("\t#%d : %s", initial_job_idx + index, " ".join(filter_overrides(overrides)))
+    state = Singleton.get_state()
+    jobs = [
+        Job(
+            initial_job_idx + index,
+            list(overrides),
+            launcher.hydra_context,
+            launcher.config,
+            launcher.task_function,
+            state,
+        )
+        for index, overrides in enumerate(job_overrides)
+    ]
+    running: list[_Running] = []
+    try:
+        return _run_all(jobs, at_once, running)
+    except KeyboardInterrupt:
+        log.warning("The sweep was interrupted: stopping its running jobs, then its summary")
+        _stop(running)
+        with contextlib.suppress(UserError):
+            report(sweep_dir)
+        raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+def _run_all(jobs: list[Job], at_once: int, running: list[_Running]) -> list[JobReturn]:
+    """Keep `at_once` jobs in `running` until all have ended; their results in job order."""
+    waiting, results = list(jobs), {}
+    while waiting or running:
+        while waiting and len(running) < at_once:
+            running.append(_start(waiting.pop(0)))
+        ready = wait([r.receiver for r in running] + [r.process.sentinel for r in running])
+        for entry in list(running):
+            _receive(entry)
+            if entry.process.sentinel in ready or entry.result is not None:
+                entry.process.join()
+                results[entry.job.index] = entry.result or _died(
+                    entry.job, entry.folder, entry.process.exitcode
+                )
+                running.remove(entry)
+    return [results[job.index] for job in jobs]
+
+
+def _stop(running: list[_Running], patience_s: float = STOP_PATIENCE_S) -> None:
+    """Stop the running jobs as a cluster's time limit does (SIGTERM), and wait for them.
+
+    Each saves `interrupted.ckpt` and records itself `interrupted`, as a single
+    run does; SIGTERM (not a second SIGINT, which a terminal has sent them
+    already) cannot cut that short.
+    """
+    for entry in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(entry.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + patience_s
+    for entry in running:
+        entry.process.join(max(deadline - time.monotonic(), 0))
+
+
+def _start(job: Job) -> _Running:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, job), name=f"vae-exp-job-{job.index}")
-    child.start()
+    process = context.Process(target=_child, args=(sender, job), name=f"vae-exp-job-{job.index}")
+    process.start()
     sender.close()
-    folder, result = None, None
-    try:
-        while result is None:
-            kind, value = receiver.recv()
-            if kind == "folder":
-                folder = value
-            else:
-                result = value
-    except EOFError:
-        pass  # the child ended without a result
-    child.join()
-    if result is not None:
-        return result
-    return _died(job, folder, child.exitcode)
+    return _Running(job, process, receiver)
+
+
+def _receive(entry: _Running) -> None:
+    """Take what the job's process has sent: its folder, then its result."""
+    while entry.result is None and entry.receiver.poll():
+        try:
+            kind, value = entry.receiver.recv()
+        except EOFError:  # the process ended without a result
+            return
+        if kind == "folder":
+            entry.folder = value
+        else:
+            entry.result = value
 
 
 def _child(sender: Connection, job: Job) -> None:
