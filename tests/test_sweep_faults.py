@@ -61,8 +61,8 @@ def test_a_killed_job_process_fails_that_job_only(run_cli, small_mnist_dir, tmp_
     assert "1 of 2 jobs failed: kl_weight=0.001" in output
 
 
-@pytest.mark.slow
-def test_ctrl_c_mid_sweep_gives_a_summary_of_every_job(run_cli, small_mnist_dir, tmp_path):
+def _held_sweep(run_cli, data_dir: Path, tmp_path: Path, *overrides: str):
+    """A three-job sweep whose jobs hold after their first epoch while the gate file exists."""
     marker, gate = tmp_path / "paused", tmp_path / "gate"
     gate.write_text("hold")
     sweep = run_cli(
@@ -70,15 +70,22 @@ def test_ctrl_c_mid_sweep_gives_a_summary_of_every_job(run_cli, small_mnist_dir,
         *TINY_RUN,
         "trainer.max_epochs=2",
         "data.source=full",
+        *overrides,
         "kl_weight=1e-4,1e-3,1e-2",
         f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
         f"+callbacks.pause.marker={marker}",
         f"+callbacks.pause.gate={gate}",
-        data_dir=small_mnist_dir,
+        data_dir=data_dir,
         background=True,
         env={"PYTHONPATH": str(Path(__file__).parent)},
     )
     wait_for(marker, sweep)
+    return sweep, gate
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_sweep_gives_a_summary_of_every_job(run_cli, small_mnist_dir, tmp_path):
+    sweep, _ = _held_sweep(run_cli, small_mnist_dir, tmp_path)
     sweep.send_signal(signal.SIGINT)
     output = sweep.communicate(timeout=120)[0]
     assert sweep.returncode == 130, output[-3000:]
@@ -99,24 +106,8 @@ def test_n_jobs_keeps_its_joblib_meaning(n_jobs, expected):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_parallel_jobs_cleanly_and_lists_the_rest(run_cli, small_mnist_dir, tmp_path):
-    marker, gate = tmp_path / "paused", tmp_path / "gate"
-    gate.write_text("hold")
-    sweep = run_cli(
-        "-m",
-        *TINY_RUN,
-        "trainer.max_epochs=2",
-        "data.source=full",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "kl_weight=1e-4,1e-3,1e-2",
-        f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
-        f"+callbacks.pause.marker={marker}",
-        f"+callbacks.pause.gate={gate}",
-        data_dir=small_mnist_dir,
-        background=True,
-        env={"PYTHONPATH": str(Path(__file__).parent)},
-    )
-    wait_for(marker, sweep)
+    launcher = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    sweep, gate = _held_sweep(run_cli, small_mnist_dir, tmp_path, *launcher)
     time.sleep(2)  # both running jobs are held after their first epoch
     sweep.send_signal(signal.SIGINT)
     time.sleep(1)
