@@ -60,7 +60,8 @@ def _paused_mlflow_run(run_cli, data_dir: Path, tmp_path: Path, server: str, epo
         f"+callbacks.pause.gate={gate}",
         data_dir=data_dir,
         background=True,
-        env={"PYTHONPATH": str(TESTS)},
+        # MLflow's own setting wins over vae-exp's 10 s: the hung-server tests wait less.
+        env={"PYTHONPATH": str(TESTS), "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"},
     )
     wait_for(marker, run)
     return run, gate

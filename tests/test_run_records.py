@@ -158,13 +158,30 @@ def test_ctrl_c_during_the_final_pictures_keeps_the_record_and_resume_draws_them
     assert math.isfinite(interrupted["metrics"]["val/loss"])
     assert not (run_dir / "figures" / "slow_final.png").exists()
 
-    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}")
+    # The marker lies outside the run folder: the resuming command names it, so it is kept.
+    slow = (
+        f"+callbacks.slow._target_={HELPERS}.SlowFinalPicture",
+        f"+callbacks.slow.marker={marker}",
+    )
+    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}", *slow)
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     finished = _results(run_dir)
     assert (finished["status"], finished["epochs"]) == ("completed", 2)
     assert finished["metrics"]["val/loss"] == interrupted["metrics"]["val/loss"]
     assert (run_dir / "figures" / "slow_final.png").is_file()
     assert (run_dir / "figures" / "latent_grid_1_2.png").is_file()
+
+
+def _pause(tmp_path: Path) -> tuple[str, ...]:
+    """The settings of the callback that holds a run after its first epoch (see `_paused_run`).
+
+    Its files lie outside the run folder, so a resuming command names them again to keep them.
+    """
+    return (
+        f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
+        f"+callbacks.pause.marker={tmp_path / 'paused'}",
+        f"+callbacks.pause.gate={tmp_path / 'gate'}",
+    )
 
 
 def _paused_run(tmp_path, data_dir, *args, output_root=None) -> tuple[subprocess.Popen, Path]:
@@ -176,9 +193,7 @@ def _paused_run(tmp_path, data_dir, *args, output_root=None) -> tuple[subprocess
         data_dir,
         *TINY_RUN,
         *args,
-        f"+callbacks.pause._target_={HELPERS}.PauseAfterEpoch",
-        f"+callbacks.pause.marker={marker}",
-        f"+callbacks.pause.gate={gate}",
+        *_pause(tmp_path),
         output_root=output_root,
         background=True,
     )
@@ -196,7 +211,7 @@ def test_sigkill_mid_training_loses_nothing_that_was_saved(tmp_path, small_mnist
     assert not list((run_dir / "checkpoints").glob("*.tmp*"))  # nothing was being written
 
     gate.unlink()
-    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}")
+    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}", *_pause(tmp_path))
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert (_results(run_dir)["status"], _results(run_dir)["epochs"]) == ("completed", 3)
 
@@ -224,7 +239,8 @@ def test_sigkill_during_a_checkpoint_write_leaves_the_last_one_whole(tmp_path, s
     for path in (run_dir / "checkpoints").glob("*.ckpt"):  # what has a checkpoint's name loads
         assert torch.load(path, weights_only=True)["epoch"] == 0
 
-    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}")
+    # The plugin's marker lies outside the run folder: the resuming command names it again.
+    resumed = _train(tmp_path, small_mnist_dir, f"resume={run_dir}", f"trainer.plugins=[{plugin}]")
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert (_results(run_dir)["status"], _results(run_dir)["epochs"]) == ("completed", 3)
 

@@ -9,12 +9,17 @@ from a dead one.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytorch_lightning as pl
+from pytorch_lightning.trainer.states import TrainerFn
 
 from vae_exp.runs import record as run_record
+from vae_exp.runs.atomic import DiskFullError
 from vae_exp.runs.record import RUNNING
+
+log = logging.getLogger(__name__)
 
 
 class EpochRecord(pl.Callback):
@@ -27,8 +32,11 @@ class EpochRecord(pl.Callback):
         run_record.write_results(self.run_dir, {"status": RUNNING, "epochs": trainer.current_epoch})
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return  # a validation of its own (a resumed run's final pictures) is no epoch
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
         record = {"status": RUNNING, "epochs": trainer.current_epoch + 1, "metrics": metrics}
-        run_record.write_results(self.run_dir, record)
+        try:
+            run_record.write_results(self.run_dir, record)
+        except DiskFullError as error:  # the epoch's checkpoint, written next, stops the run
+            log.warning("%s", error)

@@ -101,7 +101,8 @@ def contained_config(
             return own
         raise OutsideFolder(
             f"{source}: {setting}={value!r} lies outside the run folder {run_dir}; a resumed "
-            "run writes only inside its own folder and to the stores its command names"
+            "run writes only inside its own folder and to the places its command names: to "
+            f"keep it, name it on the command line ({setting}=...)"
         )
 
     return visit(saved, "")

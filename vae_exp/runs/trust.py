@@ -35,6 +35,7 @@ def allowed_kinds() -> tuple[type, ...]:
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.loggers import Logger
+    from pytorch_lightning.plugins import CheckpointIO, Precision
 
     return (
         torch.nn.Module,  # networks, likelihoods, objectives, the VAE itself
@@ -43,6 +44,8 @@ def allowed_kinds() -> tuple[type, ...]:
         pl.Callback,
         Logger,
         pl.Trainer,
+        CheckpointIO,  # the Trainer's plugins
+        Precision,
     )
 
 
