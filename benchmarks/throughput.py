@@ -189,7 +189,7 @@ def run_interleaved(
     extra: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Images per second of both ways, alternating in blocks within `vae-exp-train`'s run."""
-    from vae_exp.training import train
+    from vae_exp.pipeline.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
         result_file = Path(scratch) / "timing.json"
@@ -225,7 +225,7 @@ def run_alone(
     if way == "plain":
         PlainLoop(model_name, batch_size, data_dir).train(steps)
         return
-    from vae_exp.training import train
+    from vae_exp.pipeline.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
         train(_config(model_name, batch_size, data_dir, (*_run_overrides(scratch, steps), *extra)))

@@ -21,8 +21,8 @@ from omegaconf import DictConfig
 import vae_exp
 import vae_exp.conf
 from vae_exp.data.mnist_files import raw_files_present, raw_folder
+from vae_exp.pipeline.resolvers import register_resolvers
 from vae_exp.runs.locations import DATA_DIR_ENV, OUTPUT_DIR_ENV, claim_fresh_dir
-from vae_exp.runs.resolvers import register_resolvers
 
 register_resolvers()
 
@@ -104,7 +104,7 @@ def trained_run(tmp_path_factory) -> tuple[Path, dict]:
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from vae_exp.training import train
+    from vae_exp.pipeline.training import train
 
     root = tmp_path_factory.mktemp("trained_run")
     data_dir = write_small_mnist(root / "data")

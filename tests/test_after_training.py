@@ -15,9 +15,9 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
 from vae_exp.exploration import latent_vector
+from vae_exp.foundation.errors import ConfigError, UserError
+from vae_exp.pipeline.training import train
 from vae_exp.runs.checkpoints import load_checkpoint, load_vae, resolve_run
-from vae_exp.runs.errors import ConfigError, UserError
-from vae_exp.training import train
 
 from conftest import TINY_RUN, write_small_mnist
 
@@ -178,7 +178,7 @@ def test_evaluate_refuses_a_bad_split_before_loading(run_dir):
     from omegaconf import OmegaConf
 
     from vae_exp.evaluation import evaluate
-    from vae_exp.runs.errors import ConfigError
+    from vae_exp.foundation.errors import ConfigError
 
     settings = {"run": str(run_dir), "split": "dev", "num_samples": 5, "batch_size": 32}
     settings |= {"seed": 0, "data_dir": None, "out": None, "probes": True}

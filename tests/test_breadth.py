@@ -21,13 +21,13 @@ from vae_exp.data.binarization import fresh_draw
 from vae_exp.data.datamodule import MNISTDigitsDataModule
 from vae_exp.evaluation import evaluate
 from vae_exp.exploration import explore
+from vae_exp.foundation.errors import ConfigError, DataError
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE
 from vae_exp.models.vae import VAE
-from vae_exp.runs.checks import check_train_config
-from vae_exp.runs.errors import ConfigError, DataError
-from vae_exp.training import build, train
+from vae_exp.pipeline.checks import check_train_config
+from vae_exp.pipeline.training import build, train
 
 from conftest import CONFIG_DIR, TINY_RUN, write_small_mnist
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from vae_exp.training import train
+from vae_exp.pipeline.training import train
 
 from conftest import TINY_RUN
 

@@ -9,9 +9,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from vae_exp.runs.checks import check_train_config
-from vae_exp.runs.errors import ConfigError
-from vae_exp.training import instantiate_all
+from vae_exp.foundation.errors import ConfigError
+from vae_exp.pipeline.checks import check_train_config
+from vae_exp.pipeline.training import instantiate_all
 
 from conftest import CONFIG_DIR
 
@@ -68,7 +68,7 @@ def test_defaults_are_the_reference_experiment(compose_train):
 
 def test_top_level_settings_reach_the_groups(compose_train):
     cfg = compose_train("kl_weight=1e-3", "latent_dim=8", "digits=[0,6,9]", "seed=7")
-    assert (cfg.model.latent_dim, cfg.model.kl_weight) == (8, 1e-3)
+    assert (cfg.model.latent_dim, cfg.objective.kl_weight) == (8, 1e-3)
     assert list(cfg.data.digits) == [0, 6, 9] and cfg.data.seed == 7
     model = instantiate(cfg.model)
     assert model.encoder.latent_dim == 8 and model.kl_weight == 1e-3

@@ -11,7 +11,7 @@ import torch
 
 from vae_exp.data import MNISTDigitsDataModule, mnist_sources
 from vae_exp.data.mnist_files import raw_folder
-from vae_exp.runs.errors import DataError
+from vae_exp.foundation.errors import DataError
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from vae_exp.analysis.likelihood import importance_sampled_log_likelihood, log_normal
+from vae_exp.analysis.likelihood import importance_sampled_log_likelihood
 from vae_exp.models import VAE
+from vae_exp.models.importance import log_normal
 
 W, SIGMA = 2.0, 0.5  # p(z) = N(0, 1), p(x | z) = N(W z, SIGMA^2), so p(x) = N(0, W^2 + SIGMA^2)
 

@@ -20,10 +20,10 @@ from helpers.commands import run_tool
 from vae_exp.analysis.likelihood import importance_sampled_log_likelihood
 from vae_exp.analysis.statistics import principal_components
 from vae_exp.callbacks.interrupt import interrupted_when
-from vae_exp.runs import atomic
-from vae_exp.runs.errors import ConfigError
-from vae_exp.runs.resources import available_memory, require_decodable, require_picture
-from vae_exp.training import train
+from vae_exp.foundation import atomic
+from vae_exp.foundation.errors import ConfigError
+from vae_exp.foundation.resources import available_memory, require_decodable, require_picture
+from vae_exp.pipeline.training import train
 
 from conftest import TINY_RUN
 

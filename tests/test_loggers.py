@@ -15,11 +15,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from vae_exp.foundation.errors import UserError
 from vae_exp.loggers.csv_metrics import EpochCSVLogger
 from vae_exp.loggers.pictures import rgb_array
 from vae_exp.loggers.viewing import viewing_lines
-from vae_exp.runs.checks import check_train_config
-from vae_exp.runs.errors import UserError
+from vae_exp.pipeline.checks import check_train_config
 
 from conftest import TINY_RUN
 

@@ -16,7 +16,7 @@ import torch
 from omegaconf import OmegaConf
 
 import vae_exp
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 from conftest import CHECKOUT, TINY_RUN
 
@@ -159,8 +159,8 @@ def test_python_api_refuses_bad_settings_before_training(tmp_path, monkeypatch):
 
 
 def test_a_checkpoint_cannot_name_a_function_to_call(tmp_path):
+    from vae_exp.foundation.trust import UntrustedTarget
     from vae_exp.models import VAE
-    from vae_exp.runs.trust import UntrustedTarget
 
     with pytest.raises(UntrustedTarget, match=r"'os.system' is not allowed: .* not a class"):
         VAE(encoder={"_target_": "os.system", "command": "echo owned"})

@@ -19,12 +19,12 @@ import yaml
 from helpers.commands import run_tool
 
 import vae_exp
+from vae_exp.foundation.errors import UserError
+from vae_exp.foundation.trust import UntrustedTarget, check_targets
 from vae_exp.runs.checkpoints import load_checkpoint, load_vae, run_config
 from vae_exp.runs.containment import OutsideFolder, check_no_outside_links, contained_config
-from vae_exp.runs.errors import UserError
 from vae_exp.runs.record import DamagedRecord
 from vae_exp.runs.resume import resumed_config
-from vae_exp.runs.trust import UntrustedTarget, check_targets
 
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
 

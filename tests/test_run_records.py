@@ -18,7 +18,7 @@ import torch
 from helpers.commands import wait_for
 
 import vae_exp
-from vae_exp.runs.errors import ConfigError, DivergenceError
+from vae_exp.foundation.errors import ConfigError, DivergenceError
 
 from conftest import CHECKOUT, TINY_RUN, ctrl_c_delivered
 

@@ -13,10 +13,10 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
+from vae_exp.pipeline.training import train
 from vae_exp.sweeps.jobs import parse_overrides
 from vae_exp.sweeps.summary import summarize
-from vae_exp.training import train
 
 from conftest import CONFIG_DIR, TINY_RUN
 

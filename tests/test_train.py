@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from vae_exp.data.mnist_files import raw_folder
+from vae_exp.pipeline.training import train
 from vae_exp.runs.locations import claim_fresh_dir
-from vae_exp.training import train
 
 from conftest import TINY_RUN
 

@@ -24,16 +24,16 @@ from hydra import initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from vae_exp.foundation.errors import UserError
 from vae_exp.models import VAE
+from vae_exp.pipeline.checks import check_train_config
+from vae_exp.pipeline.resolvers import CONFIG_PACKAGE, register_resolvers
+from vae_exp.pipeline.training import train
 from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
-from vae_exp.runs.checks import check_train_config
 from vae_exp.runs.claims import claim_folder, lock_run
-from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import LOG_FILE
 from vae_exp.runs.locations import absolute, new_run_dir
 from vae_exp.runs.record import discard_if_unused, read_results
-from vae_exp.runs.resolvers import CONFIG_PACKAGE, register_resolvers
-from vae_exp.training import train
 
 _LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as the command's train.log
 
@@ -90,7 +90,7 @@ def fit(cfg: DictConfig) -> dict[str, Any]:
 
     The record is what `results.json` holds (status, epochs, wall time, final
     metrics, best checkpoint) plus `run_dir`, the run's folder. Raises
-    `vae_exp.runs.errors.UserError` before training for a setting that cannot work.
+    `vae_exp.foundation.errors.UserError` before training for a setting that cannot work.
     """
     register_resolvers()
     if cfg.get("resume"):

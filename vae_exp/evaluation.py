@@ -29,15 +29,15 @@ from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension
 from vae_exp.data import MNISTDigitsDataModule
 from vae_exp.data.binarization import EVALUATION_SEED, binarized
 from vae_exp.data.datamodule import SPLITS
+from vae_exp.foundation import atomic
+from vae_exp.foundation.errors import ConfigError, UserError
+from vae_exp.foundation.resources import require_decodable
+from vae_exp.foundation.values import require_choice, require_int
 from vae_exp.models import VAE
 from vae_exp.models.metrics import TERMS
-from vae_exp.runs import atomic
 from vae_exp.runs.checkpoints import load_vae, resolve_run, resolve_run_folder, run_config
-from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.layout import EVALUATION_FILE
 from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
-from vae_exp.runs.resources import require_decodable
-from vae_exp.runs.values import require_choice, require_int
 
 log = logging.getLogger(__name__)
 SPLIT_CHOICES = ("auto", *SPLITS)

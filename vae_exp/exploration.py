@@ -20,13 +20,13 @@ from omegaconf import DictConfig, ListConfig
 from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import check_dims, grid_vectors, traversal_vectors, value_range
 from vae_exp.callbacks.base import save_picture
+from vae_exp.foundation.errors import ConfigError, UserError
+from vae_exp.foundation.resources import require_picture
+from vae_exp.foundation.values import require_int, require_number
 from vae_exp.models import VAE
 from vae_exp.runs.checkpoints import load_vae, resolve_run
-from vae_exp.runs.errors import ConfigError, UserError
 from vae_exp.runs.layout import FIGURES_DIR
 from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
-from vae_exp.runs.resources import require_picture
-from vae_exp.runs.values import require_int, require_number
 
 log = logging.getLogger(__name__)
 _ZOOM = 8  # a single 28-pixel digit is drawn at 224 pixels

@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 import torch
 
 from vae_exp.callbacks.base import FigureCallback, Picture
-from vae_exp.runs.atomic import atomic_open
+from vae_exp.foundation.atomic import atomic_open
 from vae_exp.runs.checkpoint_io import AtomicCheckpointIO
 
 _PATIENCE_S = 120  # never hang a test run for ever

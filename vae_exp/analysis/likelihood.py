@@ -4,7 +4,8 @@
 
 With K = 1 its expectation is the ELBO; as K grows it tightens towards log p(x)
 (Burda et al., 2016), and it is exact for every K when q is the true posterior.
-Independent of the network: the caller passes log p(x | z).
+Independent of the network: the caller passes log p(x | z); the weights are
+`vae_exp.models.importance`'s, as the IWAE objective's.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ from collections.abc import Callable
 
 import torch
 
+from vae_exp.models.importance import log_importance_weights
+
 LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 IMPORTANCE_CHUNK = 32  # samples drawn and decoded at once for each image
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def log_normal(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """log N(z; mean, exp(log_var)) summed over the last dimension."""
-    return -0.5 * (_LOG_2PI + log_var + (z - mean).square() / log_var.exp()).sum(dim=-1)
 
 
 def importance_sampled_log_likelihood(
@@ -54,8 +51,6 @@ def importance_sampled_log_likelihood(
             (z_mean.shape[0], k, z_mean.shape[1]), generator=generator, device="cpu"
         ).to(z_mean)
         z = mean + std * noise
-        log_prior = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_posterior = log_normal(z, mean, variance)
-        log_weights = log_likelihood(x, z) + log_prior - log_posterior
+        log_weights = log_importance_weights(log_likelihood(x, z), z, mean, variance)
         total = torch.logaddexp(total, torch.logsumexp(log_weights, dim=1))
     return total - math.log(num_samples)

@@ -14,10 +14,10 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
+from vae_exp.foundation import atomic
+from vae_exp.foundation.values import require_int
 from vae_exp.loggers.pictures import Picture, log_pictures
-from vae_exp.runs import atomic
 from vae_exp.runs.layout import FIGURES_DIR
-from vae_exp.runs.values import require_int
 
 log = logging.getLogger(__name__)
 

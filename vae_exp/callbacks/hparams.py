@@ -15,8 +15,9 @@ from vae_exp.models.metrics import SUMMARY_METRICS
 
 def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
     """The settings that tell runs apart, read from the objects being trained."""
+    settings = {**pl_module.hparams, "kl_weight": getattr(pl_module, "kl_weight", None)}
     params: dict[str, Any] = {
-        key: pl_module.hparams[key]
+        key: settings[key]
         for key in (
             "latent_dim",
             "kl_weight",
@@ -24,7 +25,7 @@ def run_hyperparameters(trainer: pl.Trainer, pl_module: pl.LightningModule) -> d
             "conditional",
             "reparameterization",
         )
-        if key in pl_module.hparams
+        if settings.get(key) is not None
     }
     encoder = pl_module.hparams.get("encoder")
     if isinstance(encoder, dict) and "_target_" in encoder:

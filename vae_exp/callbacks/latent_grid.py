@@ -12,8 +12,8 @@ import torch
 from vae_exp.analysis.figures import latent_grid_figure, tile_grid
 from vae_exp.analysis.latent_vectors import grid_vectors, value_range
 from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
-from vae_exp.runs.resources import require_picture
-from vae_exp.runs.values import require_dims, require_int, require_number
+from vae_exp.foundation.resources import require_picture
+from vae_exp.foundation.values import require_dims, require_int, require_number
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from vae_exp.callbacks.base import (
     tensorboard_writer,
     validation_loader,
 )
-from vae_exp.runs.values import require_choice, require_dims, require_int, require_within
+from vae_exp.foundation.values import require_choice, require_dims, require_int, require_within
 
 
 class LatentSpace(FigureCallback):

@@ -7,8 +7,8 @@ import torch
 
 from vae_exp.analysis.statistics import ACTIVE_UNIT_THRESHOLD, active_units, mean_kl_per_dimension
 from vae_exp.callbacks.base import ValidationLatents
+from vae_exp.foundation.values import require_int, require_number
 from vae_exp.models.metrics import ACTIVE_UNITS, kl_dim_name, latent_stat_names
-from vae_exp.runs.values import require_int, require_number
 
 
 class LatentStats(pl.Callback):

@@ -16,9 +16,15 @@ from vae_exp.callbacks.base import (
     drawn_classes,
     validation_image,
 )
-from vae_exp.runs.errors import ConfigError
-from vae_exp.runs.resources import require_picture
-from vae_exp.runs.values import is_int, require_dims, require_int, require_number, require_within
+from vae_exp.foundation.errors import ConfigError
+from vae_exp.foundation.resources import require_picture
+from vae_exp.foundation.values import (
+    is_int,
+    require_dims,
+    require_int,
+    require_number,
+    require_within,
+)
 
 
 class LatentTraversal(FigureCallback):

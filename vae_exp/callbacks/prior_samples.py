@@ -10,8 +10,8 @@ import torch
 
 from vae_exp.analysis.figures import tile_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, class_tag, drawn_classes
-from vae_exp.runs.resources import require_picture
-from vae_exp.runs.values import require_int
+from vae_exp.foundation.resources import require_picture
+from vae_exp.foundation.values import require_int
 
 
 class PriorSamples(FigureCallback):

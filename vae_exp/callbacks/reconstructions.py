@@ -10,8 +10,8 @@ import torch
 
 from vae_exp.analysis.figures import reconstruction_grid
 from vae_exp.callbacks.base import FigureCallback, Picture, validation_examples
-from vae_exp.runs.resources import require_picture
-from vae_exp.runs.values import require_int
+from vae_exp.foundation.resources import require_picture
+from vae_exp.foundation.values import require_int
 
 
 class Reconstructions(FigureCallback):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 
+from vae_exp.foundation.atomic import DiskFullError
 from vae_exp.runs import record as run_record
-from vae_exp.runs.atomic import DiskFullError
 from vae_exp.runs.record import RUNNING
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process, tune_for_training
-from vae_exp.runs.errors import exit_on_user_error
+from vae_exp.foundation.errors import exit_on_user_error
 
 
 def run(cfg: DictConfig) -> None:

@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from vae_exp.runs.resolvers import register_resolvers
+from vae_exp.pipeline.resolvers import register_resolvers
 
 CONFIG_PATH = "pkg://vae_exp.conf"
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation.errors import UserError
 from vae_exp.sweeps.report import report
 
 

@@ -20,16 +20,16 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
+from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.loggers.viewing import viewing_lines
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
+from vae_exp.pipeline.training import describe_error, is_disk_full, train
 from vae_exp.runs import record as run_record
 from vae_exp.runs.claims import lock_run
-from vae_exp.runs.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.runs.layout import RESULTS_FILE
 from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
 from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report
-from vae_exp.training import describe_error, is_disk_full, train
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.binarization import EVALUATION_SEED, binarized_set, fresh_draw
 from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

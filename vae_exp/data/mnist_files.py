@@ -10,7 +10,7 @@ import hashlib
 import math
 from pathlib import Path
 
-from vae_exp.runs.errors import DataError
+from vae_exp.foundation.errors import DataError
 
 # name -> (IDX magic number, shape of one item, number of items in the official set)
 RAW_FILES: dict[str, tuple[int, tuple[int, ...], int]] = {

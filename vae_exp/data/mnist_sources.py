@@ -21,7 +21,7 @@ import torch
 
 from vae_exp.data.datasets import DATASETS, DataSet
 from vae_exp.data.mnist_files import check_raw_files, raw_files_present, raw_folder
-from vae_exp.runs.errors import DataError
+from vae_exp.foundation.errors import DataError
 
 log = logging.getLogger(__name__)
 

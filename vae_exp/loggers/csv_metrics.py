@@ -14,7 +14,7 @@ import yaml
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
-from vae_exp.runs import atomic
+from vae_exp.foundation import atomic
 from vae_exp.runs.layout import HPARAMS_FILE, METRICS_FILE
 
 EPOCH, STEP = "epoch", "step"

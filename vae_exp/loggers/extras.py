@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from hydra.utils import get_class
 from omegaconf import DictConfig
 
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation.errors import UserError
 
 # Lightning logger class -> (the package it needs, the vae-exp extra that installs it).
 NEEDS = {

@@ -23,7 +23,7 @@ from typing import Any
 
 from pytorch_lightning.loggers import MLFlowLogger
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A part is given as a config with a `_target_`, so that a checkpoint stores it
 as plain data and the tools can rebuild the model from the checkpoint alone.
 Only classes of the expected kind are built, and every `_target_` nested in
-their arguments is checked too (`vae_exp.runs.trust`): a checkpoint cannot
+their arguments is checked too (`vae_exp.foundation.trust`): a checkpoint cannot
 make vae-exp call an arbitrary function.
 """
 
@@ -16,7 +16,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from vae_exp.runs.trust import check_class, check_targets
+from vae_exp.foundation.trust import check_class, check_targets
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 INITIALIZATIONS = ("glorot", "pytorch")
 _WEIGHTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)

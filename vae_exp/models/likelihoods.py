@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.distributions import ContinuousBernoulli as ContinuousBernoulliDistribution
 
+from vae_exp.foundation.errors import ConfigError
 from vae_exp.models.losses import pixel_bce
-from vae_exp.runs.errors import ConfigError
 
 LEARNED = "learned"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)

@@ -1,5 +1,7 @@
 """What training minimises: `objective=elbo` (the reference's weighted loss) or `iwae`.
 
+An objective receives what it needs and nothing else: the images, the encoder's
+posterior (`Encoding`), a decoder of latent samples and the likelihood p(x | z).
 Both return the same four per-image terms (`LossTerms`): `loss` is what is
 minimised; `recon`, `kl` and `neg_elbo` are reported beside it, with the same
 meaning under either objective, so runs of both can be compared.
@@ -8,33 +10,59 @@ meaning under either objective, so runs of both can be compared.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from vae_exp.analysis.likelihood import log_normal
 from vae_exp.models import reparameterization as reparam
+from vae_exp.models.importance import log_importance_weights
+from vae_exp.models.likelihoods import Likelihood
 from vae_exp.models.losses import LossTerms, kl_per_dimension, kl_term, per_image_terms
 
-if TYPE_CHECKING:
-    from vae_exp.models.vae import VAE
+# Latent vectors (N, D) or samples (N, K, D) -> the decoder's output (N, ...) or (N, K, ...).
+Decoder = Callable[[torch.Tensor], torch.Tensor]
 
-Posterior = tuple[torch.Tensor, torch.Tensor]  # the posterior's mean and the log-variance sampled
+
+@dataclass(frozen=True)
+class Encoding:
+    """The encoder's posterior q(z | x) for a batch, and how z is drawn from it.
+
+    Attributes:
+        mean, log_var: the encoder's outputs, each (N, D).
+        reparameterization: `standard` or `blog` (`vae_exp.models.reparameterization`).
+    """
+
+    mean: torch.Tensor
+    log_var: torch.Tensor
+    reparameterization: str = "standard"
+
+    @property
+    def posterior_log_var(self) -> torch.Tensor:
+        """The log-variance of the distribution that `sample` draws from."""
+        return reparam.posterior_log_var(self.log_var, self.reparameterization)
+
+    def sample(self) -> torch.Tensor:
+        """One z per image, differentiably."""
+        return reparam.sample(self.mean, self.log_var, self.reparameterization)
 
 
 class Objective(nn.Module):
     """A training objective; a module so that checkpoints may only name objective classes."""
 
-    uses_kl_weight = True  # whether kl_weight (and its warm-up) shape the loss
-
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
-    ) -> tuple[LossTerms, Posterior]:
-        """Each image's terms, each (N,), and the posterior they sampled from.
+        self,
+        x: torch.Tensor,
+        encoding: Encoding,
+        decode: Decoder,
+        likelihood: Likelihood,
+        kl_scale: float = 1.0,
+    ) -> LossTerms:
+        """Each image's terms, each (N,).
 
-        `y` holds the class labels, which only a conditional VAE reads; `kl_scale`
-        multiplies the KL coefficient (the warm-up's factor in training).
+        `kl_scale` multiplies the KL coefficient, for an objective that has one
+        (the warm-up's factor in training).
         """
         raise NotImplementedError
 
@@ -49,18 +77,32 @@ class ELBO(Objective):
     With the Bernoulli likelihood, recon is the mean binary cross-entropy. With
     kl_weight = D / (2 x pixels) the loss is the negative ELBO divided by the
     number of pixels (beta = 1).
+
+    Args:
+        kl_weight: the KL term's coefficient (>= 0), the command line's `kl_weight=`.
     """
 
+    def __init__(self, kl_weight: float = 5e-4) -> None:
+        super().__init__()
+        self.kl_weight = kl_weight
+
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
-    ) -> tuple[LossTerms, Posterior]:
-        z_mean, z_log_var = vae.encode(x, y)
-        output = vae.decoder_output(vae.reparameterize(z_mean, z_log_var), y)
-        posterior = reparam.posterior_log_var(z_log_var, vae.reparameterization)
-        pixel_nll = -vae.likelihood.log_prob(output, x).flatten(1)
-        kl_weight = vae.kl_weight * kl_scale
-        terms = per_image_terms(pixel_nll, z_mean, z_log_var, posterior, kl_weight)
-        return terms, (z_mean, posterior)
+        self,
+        x: torch.Tensor,
+        encoding: Encoding,
+        decode: Decoder,
+        likelihood: Likelihood,
+        kl_scale: float = 1.0,
+    ) -> LossTerms:
+        output = decode(encoding.sample())
+        pixel_nll = -likelihood.log_prob(output, x).flatten(1)
+        return per_image_terms(
+            pixel_nll,
+            encoding.mean,
+            encoding.log_var,
+            encoding.posterior_log_var,
+            self.kl_weight * kl_scale,
+        )
 
 
 class IWAE(Objective):
@@ -75,37 +117,36 @@ class IWAE(Objective):
         samples: K, the importance samples per image (>= 1).
     """
 
-    uses_kl_weight = False
-
     def __init__(self, samples: int = 5) -> None:
         super().__init__()
         self.samples = samples
 
     def per_image_terms(
-        self, vae: VAE, x: torch.Tensor, y: torch.Tensor | None = None, kl_scale: float = 1.0
-    ) -> tuple[LossTerms, Posterior]:
-        z_mean, z_log_var = vae.encode(x, y)
-        posterior = reparam.posterior_log_var(z_log_var, vae.reparameterization)
+        self,
+        x: torch.Tensor,
+        encoding: Encoding,
+        decode: Decoder,
+        likelihood: Likelihood,
+        kl_scale: float = 1.0,
+    ) -> LossTerms:
+        z_mean, posterior = encoding.mean, encoding.posterior_log_var
         n, k = x.shape[0], self.samples
         mean, log_var = z_mean.unsqueeze(1), reparam.bounded(posterior).unsqueeze(1)
         noise = torch.randn(n, k, z_mean.shape[1], device=z_mean.device, dtype=z_mean.dtype)
         z = mean + (0.5 * log_var).exp() * noise
-        repeated = y.repeat_interleave(k) if y is not None else None
-        output = vae.decoder_output(z.reshape(n * k, -1), repeated).reshape(n, k, *x.shape[1:])
-        pixel_nll = -vae.likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2)
+        output = decode(z)
+        pixel_nll = -likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2)
         log_px_z = -pixel_nll.sum(dim=2)
-        log_weights = log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_weights = log_weights - log_normal(z, mean, log_var)
+        log_weights = log_importance_weights(log_px_z, z, mean, log_var)
         bound = torch.logsumexp(log_weights, dim=1) - math.log(k)
         pixels = pixel_nll.shape[2]
         kl_divergence = kl_per_dimension(z_mean, posterior).sum(dim=1)
-        terms = LossTerms(
+        return LossTerms(
             loss=-bound / pixels,
             recon=pixel_nll.mean(dim=(1, 2)),
-            kl=kl_term(z_mean, z_log_var),
+            kl=kl_term(z_mean, encoding.log_var),
             neg_elbo=-log_px_z.mean(dim=1) + kl_divergence,
         )
-        return terms, (z_mean, posterior)
 
     def describe(self) -> str:
         return f"IWAE(samples={self.samples})"

@@ -11,6 +11,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from vae_exp.foundation.errors import ConfigError, DivergenceError
 from vae_exp.models import reparameterization as reparam
 from vae_exp.models.components import OptimizerFactory, build_module, optimizer_factory, plain
 from vae_exp.models.likelihoods import Likelihood
@@ -22,8 +23,7 @@ from vae_exp.models.metrics import (
     metric_name,
     model_metric_names,
 )
-from vae_exp.models.objectives import Objective
-from vae_exp.runs.errors import ConfigError, DivergenceError
+from vae_exp.models.objectives import Encoding, Objective
 
 Labels = torch.Tensor | int | None  # class numbers of a conditional VAE's images
 
@@ -56,7 +56,6 @@ class VAE(pl.LightningModule):
         decoder: config of the decoder (maps latent vectors to pixel logits);
             None: the reference convolutional decoder.
         latent_dim: size of the latent space.
-        kl_weight: coefficient of the KL term (see `vae_exp.models.losses`).
         reparameterization: `standard` or `blog` (see `vae_exp.models.reparameterization`).
         optimizer: config of the optimizer (`_target_` naming a `torch.optim`
             class, and its arguments) or a function of the parameters that builds
@@ -65,10 +64,11 @@ class VAE(pl.LightningModule):
             order, which makes the convolutions faster on CPUs (about 10% here) and
             tensor-core GPUs; the results are the same up to float rounding.
         likelihood: config of p(x | z) (`vae_exp.models.likelihoods`); None: Bernoulli.
-        objective: config of the training objective (`vae_exp.models.objectives`);
-            None: the reference's weighted ELBO.
-        kl_warmup_epochs: the KL coefficient rises linearly from 0 to kl_weight over
-            this many epochs of training (validation always uses kl_weight).
+        objective: config of the training objective (`vae_exp.models.objectives`), which
+            holds its own settings such as the ELBO's `kl_weight`; None: the reference's
+            weighted ELBO (kl_weight 5e-4).
+        kl_warmup_epochs: the KL coefficient rises linearly from 0 to the objective's
+            kl_weight over this many epochs of training (validation always uses all of it).
         conditional: a conditional VAE: encoder and decoder also receive the class
             label, one-hot over `classes` (the networks get `condition_size`).
         classes: the class numbers a conditional VAE knows, e.g. [1, 8].
@@ -84,7 +84,6 @@ class VAE(pl.LightningModule):
         encoder: Mapping[str, Any] | None = None,
         decoder: Mapping[str, Any] | None = None,
         latent_dim: int = 4,
-        kl_weight: float = 5e-4,
         reparameterization: str = "standard",
         optimizer: Mapping[str, Any] | OptimizerFactory | None = None,
         channels_last: bool = True,
@@ -106,7 +105,6 @@ class VAE(pl.LightningModule):
         ignored = [] if isinstance(optimizer, dict) else ["optimizer"]
         self.save_hyperparameters(ignore=ignored, logger=False)
         self.latent_dim = latent_dim
-        self.kl_weight = kl_weight
         self.reparameterization = reparameterization
         self.optimizer_factory = optimizer_factory(optimizer)
         self.conditional = bool(conditional)
@@ -160,6 +158,20 @@ class VAE(pl.LightningModule):
     def reparameterize(self, z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
         return reparam.sample(z_mean, z_log_var, self.reparameterization)
 
+    def decode_samples(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        """The decoder's output for z (N, D) or for K samples of each image, z (N, K, D)."""
+        if z.dim() == 2:
+            return self.decoder_output(z, y)
+        n, k, _ = z.shape
+        repeated = y.repeat_interleave(k) if isinstance(y, torch.Tensor) else y
+        output = self.decoder_output(z.reshape(n * k, -1), repeated)
+        return output.reshape(n, k, *output.shape[1:])
+
+    @property
+    def kl_weight(self) -> float | None:
+        """The objective's KL coefficient, if it has one (the ELBO's, not IWAE)."""
+        return getattr(self.objective, "kl_weight", None)
+
     def forward(self, x: torch.Tensor, y: Labels = None) -> torch.Tensor:
         """Deterministic reconstruction: the decoded posterior mean."""
         z_mean, _ = self.encode(x, y)
@@ -180,8 +192,12 @@ class VAE(pl.LightningModule):
         Returns the terms (each of shape (N,)), the posterior mean and the
         log-variance that sampling used.
         """
-        terms, (z_mean, posterior_log_var) = self.objective.per_image_terms(self, x, y, kl_scale)
-        return terms, z_mean, posterior_log_var
+        z_mean, z_log_var = self.encode(x, y)
+        encoding = Encoding(z_mean, z_log_var, self.reparameterization)
+        terms = self.objective.per_image_terms(
+            x, encoding, lambda z: self.decode_samples(z, y), self.likelihood, kl_scale
+        )
+        return terms, z_mean, encoding.posterior_log_var
 
     def loss_terms(self, x: torch.Tensor, y: Labels = None, kl_scale: float = 1.0) -> LossTerms:
         """The batch means of `per_image_terms`."""
@@ -189,9 +205,7 @@ class VAE(pl.LightningModule):
 
     def log_likelihood(self, x: torch.Tensor, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
         """log p(x | z) (given y, if conditional) for x (N, C, H, W) and z (N, k, D): (N, k)."""
-        n, k, _ = z.shape
-        repeated = y.repeat_interleave(k) if isinstance(y, torch.Tensor) else y
-        output = self.decoder_output(z.reshape(n * k, -1), repeated).reshape(n, k, *x.shape[1:])
+        output = self.decode_samples(z, y)
         return self.likelihood.log_prob(output, x.unsqueeze(1).expand_as(output)).flatten(2).sum(2)
 
     def kl_scale(self) -> float:

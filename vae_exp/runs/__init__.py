@@ -1,1 +1,2 @@
-"""Run bookkeeping: layout, locations, claims, records, checkpoints, resume, checks, errors."""
+"""Run bookkeeping: a run folder's layout and locations, claims and locks, records,
+checkpoints, containment of received folders, and resume."""

@@ -3,7 +3,7 @@
 Lightning stages a checkpoint in the system's temporary folder and moves it
 into place; when that folder is on another filesystem the move is a copy, and
 a full disk then leaves a truncated checkpoint under its final name. This
-writer stages it beside the target instead (see `vae_exp.runs.atomic`).
+writer stages it beside the target instead (see `vae_exp.foundation.atomic`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins import TorchCheckpointIO
 
-from vae_exp.runs import atomic
+from vae_exp.foundation import atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

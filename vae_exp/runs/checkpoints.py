@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from vae_exp.foundation.errors import UserError
+from vae_exp.foundation.trust import check_plain, check_targets
 from vae_exp.models import VAE
 from vae_exp.runs.containment import check_no_outside_links
-from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
 from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
-from vae_exp.runs.trust import check_plain, check_targets
+from vae_exp.runs.upgrades import upgraded_model_settings
 
 log = logging.getLogger(__name__)
 _SCORE = re.compile(r"val_loss=([0-9.eE+-]+)\.ckpt$")
@@ -124,7 +125,7 @@ def load_vae(checkpoint: Path, contents: dict[str, Any] | None = None) -> VAE:
     if isinstance(hyper_parameters, dict):  # before anything is imported or built
         check_targets(hyper_parameters, received_from=run_folder_of(Path(checkpoint)))
     try:
-        model = VAE(**contents["hyper_parameters"])
+        model = VAE(**upgraded_model_settings(dict(contents["hyper_parameters"])))
         model.load_state_dict(contents["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise UserError(f"{checkpoint} is not a checkpoint of a vae-exp VAE ({error})") from None

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from vae_exp.runs.errors import ConfigError, UserError
+from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.runs.layout import CLAIM_FILE
 from vae_exp.runs.locations import make_folder
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 from vae_exp.runs.layout import RUNS_DIR, SWEEPS_DIR
 
 DATA_DIR_ENV = "VAE_EXP_DATA_DIR"

@@ -3,7 +3,7 @@
 `config.yaml` is the fully resolved config (Hydra's `.hydra/config.yaml` keeps
 interpolations that only resolve inside a Hydra app), and `results.json` holds
 the final metrics, so that scripts and later tools need no TensorBoard reader.
-Both are written atomically (see `vae_exp.runs.atomic`), and only by the first
+Both are written atomically (see `vae_exp.foundation.atomic`), and only by the first
 process of a multi-process (DDP) run.
 """
 
@@ -19,8 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.utilities import rank_zero_only
 
-from vae_exp.runs import atomic
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation import atomic
+from vae_exp.foundation.errors import UserError
 from vae_exp.runs.layout import CLAIM_FILE, CONFIG_FILE, RESULTS_FILE
 
 RUNNING = "running"  # the status of a run while it trains (see vae_exp.callbacks.run_record)

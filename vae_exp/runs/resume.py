@@ -6,7 +6,7 @@ runs (more epochs, another device) are allowed. A run folder may have been
 moved or copied since: paths the run saved inside its old location are
 re-pointed at the folder being resumed, so that nothing is written elsewhere.
 
-The saved config is a received file (`vae_exp.runs.trust`): it is refused
+The saved config is a received file (`vae_exp.foundation.trust`): it is refused
 unless it is plain data whose every `_target_` names an allowed class, and
 every location in it is resolved and kept inside the folder
 (`vae_exp.runs.containment`).
@@ -24,13 +24,14 @@ import torch
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from vae_exp.runs import atomic
+from vae_exp.foundation import atomic
+from vae_exp.foundation.errors import UserError
+from vae_exp.foundation.trust import UntrustedTarget, check_plain, check_targets
 from vae_exp.runs.checkpoints import load_checkpoint
 from vae_exp.runs.containment import contained_config, contained_paths
-from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
 from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
-from vae_exp.runs.trust import UntrustedTarget, check_plain, check_targets
+from vae_exp.runs.upgrades import upgraded_model_settings
 
 RESUMABLE_SETTINGS = (
     "trainer.max_epochs",
@@ -93,6 +94,9 @@ def _received_config(path: Path) -> DictConfig:
         check_targets(saved, received_from=path.parent)
     except UntrustedTarget as error:
         raise UntrustedTarget(f"{path}: {error}") from None
+    if isinstance(saved.model, DictConfig) and "kl_weight" in saved.model:
+        model = OmegaConf.to_container(saved.model)
+        saved.model = OmegaConf.create(dict(upgraded_model_settings(model)))
     return saved
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import ListConfig, OmegaConf
 
+from vae_exp.foundation.errors import UserError
 from vae_exp.models.metrics import EVALUATION_COLUMNS
 from vae_exp.runs.claims import is_locked
-from vae_exp.runs.errors import UserError
 from vae_exp.runs.layout import EVALUATION_FILE, RESULTS_FILE
 from vae_exp.runs.record import RUNNING, DamagedRecord, read_json_record, read_yaml_record
 from vae_exp.sweeps.plan import planned_jobs

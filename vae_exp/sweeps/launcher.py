@@ -36,8 +36,8 @@ from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from omegaconf import DictConfig
 
+from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.runs import record as run_record
-from vae_exp.runs.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.runs.record import DamagedRecord
 from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report

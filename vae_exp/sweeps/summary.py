@@ -13,9 +13,9 @@ from typing import Any
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
+from vae_exp.foundation import atomic
+from vae_exp.foundation.errors import ConfigError
 from vae_exp.models.metrics import EVALUATION_COLUMNS, SUMMARY_METRICS, VAL_LOSS
-from vae_exp.runs import atomic
-from vae_exp.runs.errors import ConfigError
 from vae_exp.runs.layout import CONFIG_FILE
 from vae_exp.runs.record import read_yaml_record
 from vae_exp.sweeps.jobs import JobResult, read_sweep, swept_settings

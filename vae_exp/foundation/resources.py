@@ -13,7 +13,7 @@ import math
 import os
 from collections.abc import Sequence
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 # Bytes held per value of a decoded image while decoding it: float32 activations of the
 # networks' layers, which are a few dozen times the output; training keeps them for backward.

@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation.errors import UserError
 
 OWN_PACKAGE = "vae_exp"
 

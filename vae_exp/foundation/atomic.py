@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from vae_exp.runs.errors import UserError
+from vae_exp.foundation.errors import UserError
 
 
 class DiskFullError(UserError):

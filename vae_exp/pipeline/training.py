@@ -20,15 +20,15 @@ from pytorch_lightning.callbacks import ProgressBar
 
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.callbacks.run_record import EpochRecord
-from vae_exp.runs import record as run_record
-from vae_exp.runs.atomic import DiskFullError
-from vae_exp.runs.checks import (
+from vae_exp.foundation.atomic import DiskFullError
+from vae_exp.foundation.errors import INTERRUPTED_EXIT, ConfigError, UserError
+from vae_exp.pipeline.checks import (
     check_batch_sizes,
     check_image_shape,
     check_optimized_metric,
     check_train_config,
 )
-from vae_exp.runs.errors import INTERRUPTED_EXIT, ConfigError, UserError
+from vae_exp.runs import record as run_record
 from vae_exp.runs.resume import ResumePoint
 
 log = logging.getLogger(__name__)

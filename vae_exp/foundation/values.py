@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 from omegaconf import ListConfig
 
-from vae_exp.runs.errors import ConfigError
+from vae_exp.foundation.errors import ConfigError
 
 
 def plain(value: object) -> object:

@@ -68,8 +68,8 @@ def elbo_kl_weight(latent_dim: int, image_shape: Sequence[int]) -> float:
 
 
 def native_precision(accelerator: str) -> str:
-    """See `vae_exp.runs.precision` (imported when a config asks, since it imports PyTorch)."""
-    from vae_exp.runs.precision import native_precision as of_the_device
+    """See `vae_exp.pipeline.precision` (imported when a config asks, since it imports PyTorch)."""
+    from vae_exp.pipeline.precision import native_precision as of_the_device
 
     return of_the_device(accelerator)
 
