@@ -189,7 +189,7 @@ def run_interleaved(
     extra: tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Images per second of both ways, alternating in blocks within `vae-exp-train`'s run."""
-    from vae_exp.pipeline.training import train
+    from vae_exp import fit as train
 
     with tempfile.TemporaryDirectory() as scratch:
         result_file = Path(scratch) / "timing.json"
@@ -225,14 +225,14 @@ def run_alone(
     if way == "plain":
         PlainLoop(model_name, batch_size, data_dir).train(steps)
         return
-    from vae_exp.pipeline.training import train
+    from vae_exp import fit as train
 
     with tempfile.TemporaryDirectory() as scratch:
         train(_config(model_name, batch_size, data_dir, (*_run_overrides(scratch, steps), *extra)))
 
 
 def _one(args: argparse.Namespace) -> None:
-    from vae_exp.cli.startup import tune_for_training
+    from vae_exp.foundation.process import tune_for_training
 
     tune_for_training()  # as the training command does, for both ways
     model, batch_size = args.models[0], args.batch_sizes[0]

@@ -104,7 +104,6 @@ def trained_run(tmp_path_factory) -> tuple[Path, dict]:
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from vae_exp.pipeline.training import train
 
     root = tmp_path_factory.mktemp("trained_run")
     data_dir = write_small_mnist(root / "data")
@@ -120,7 +119,7 @@ def trained_run(tmp_path_factory) -> tuple[Path, dict]:
             "logger=[tensorboard,csv]",
         ]
     )
-    record = train(cfg)
+    record = vae_exp.fit(cfg)
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
     events.Reload()
     return run_dir, {"record": record, "events": events}

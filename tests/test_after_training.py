@@ -14,9 +14,9 @@ from helpers.commands import run_tool
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
+import vae_exp
 from vae_exp.exploration import latent_vector
 from vae_exp.foundation.errors import ConfigError, UserError
-from vae_exp.pipeline.training import train
 from vae_exp.runs.checkpoints import load_checkpoint, load_vae, resolve_run
 
 from conftest import TINY_RUN, write_small_mnist
@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory) -> Path:
             overrides=[f"paths.run_dir={root / 'run'}", f"data.data_dir={data_dir}", *TINY_RUN],
         )
     GlobalHydra.instance().clear()
-    train(cfg)
+    vae_exp.fit(cfg)
     return root / "run"
 
 

@@ -26,8 +26,8 @@ from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
 from vae_exp.models.losses import pixel_bce
 from vae_exp.models.objectives import IWAE
 from vae_exp.models.vae import VAE
+from vae_exp.pipeline.building import build
 from vae_exp.pipeline.checks import check_train_config
-from vae_exp.pipeline.training import build, train
 
 from conftest import CONFIG_DIR, TINY_RUN, write_small_mnist
 
@@ -113,7 +113,7 @@ def test_iwae_bound_tightens_with_more_samples_and_k1_matches_the_elbo():
 
 def _train(compose_train, small_mnist_dir, *overrides: str) -> tuple[dict, Path]:
     cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, *overrides)
-    return train(cfg), Path(cfg.paths.run_dir)
+    return vae_exp.fit(cfg), Path(cfg.paths.run_dir)
 
 
 def _matrix_case(network: str, likelihood: str, objective: str):
@@ -455,7 +455,7 @@ def test_a_conditional_vae_trained_on_mnist_draws_the_digit_asked_for(
         "trainer.enable_progress_bar=false",
         "callbacks=none",
     )
-    train(cfg)
+    vae_exp.fit(cfg)
     model = vae_exp.load_run(cfg.paths.run_dir).model
     z = torch.randn(200, model.latent_dim, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from vae_exp.pipeline.training import train
+import vae_exp
 
 from conftest import TINY_RUN
 
@@ -84,7 +84,7 @@ def test_projector_embedding_is_written(trained_run):
 
 def test_drawing_does_not_change_training(compose_train, small_mnist_dir):
     common = (*TINY_RUN, "trainer.max_epochs=2", f"data.data_dir={small_mnist_dir}")
-    drawn = train(compose_train(*common))["metrics"]
-    plain = train(compose_train(*common, "callbacks=none", "logger=none"))["metrics"]
+    drawn = vae_exp.fit(compose_train(*common))["metrics"]
+    plain = vae_exp.fit(compose_train(*common, "callbacks=none", "logger=none"))["metrics"]
     assert drawn["val/loss"] == plain["val/loss"]
     assert drawn["train/loss"] == plain["train/loss"]

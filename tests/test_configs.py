@@ -10,8 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from vae_exp.foundation.errors import ConfigError
+from vae_exp.pipeline.building import instantiate_all
 from vae_exp.pipeline.checks import check_train_config
-from vae_exp.pipeline.training import instantiate_all
 
 from conftest import CONFIG_DIR
 

@@ -17,13 +17,13 @@ import pytest
 import torch
 from helpers.commands import run_tool
 
+import vae_exp
 from vae_exp.analysis.likelihood import importance_sampled_log_likelihood
 from vae_exp.analysis.statistics import principal_components
 from vae_exp.callbacks.interrupt import interrupted_when
 from vae_exp.foundation import atomic
 from vae_exp.foundation.errors import ConfigError
 from vae_exp.foundation.resources import available_memory, require_decodable, require_picture
-from vae_exp.pipeline.training import train
 
 from conftest import TINY_RUN
 
@@ -52,7 +52,7 @@ def test_counts_beyond_what_the_run_can_do_are_refused_before_training(
 ):
     cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, override)
     with pytest.raises(ConfigError, match=rf"^{setting}=\d+ is not allowed: ") as refused:
-        train(cfg)
+        vae_exp.fit(cfg)
     assert not (Path(cfg.paths.run_dir) / "results.json").exists()
     message = str(refused.value)
     assert "smaller value" in message or "at most the training set's" in message
@@ -61,7 +61,7 @@ def test_counts_beyond_what_the_run_can_do_are_refused_before_training(
 def test_the_batch_size_is_checked_against_the_training_set(compose_train, small_mnist_dir):
     cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, "data.batch_size=301")
     with pytest.raises(ConfigError, match=r"at most the training set's \d+ images"):
-        train(cfg)
+        vae_exp.fit(cfg)
 
 
 def test_the_memory_estimate_grows_with_the_count_and_refuses_past_the_machine():
@@ -94,7 +94,7 @@ def test_explore_checks_every_setting_before_drawing(trained_run, tmp_path):
 def test_a_sigma_that_would_be_clamped_is_refused(compose_train):
     cfg = compose_train("likelihood=gaussian", "likelihood.sigma=1e-30")
     with pytest.raises(ConfigError, match=r"likelihood\.sigma=1e-30 is not allowed: a number in"):
-        train(cfg)
+        vae_exp.fit(cfg)
     from vae_exp.models.likelihoods import Gaussian
 
     assert Gaussian(sigma=1e-3).describe() == "Gaussian(sigma=0.001)"
@@ -104,7 +104,7 @@ def test_a_sigma_that_would_be_clamped_is_refused(compose_train):
 
 def test_one_validation_image_still_draws_every_picture(compose_train, small_mnist_dir):
     cfg = compose_train(f"data.data_dir={small_mnist_dir}", *TINY_RUN, "data.val_split=1")
-    record = train(cfg)
+    record = vae_exp.fit(cfg)
     assert record["status"] == "completed"
     figures = Path(cfg.paths.run_dir) / "figures"
     assert (figures / "scatter.png").is_file() and (figures / "reconstructions.png").is_file()

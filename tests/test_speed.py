@@ -22,8 +22,8 @@ from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.mnist_files import raw_folder
 from vae_exp.models import VAE
 from vae_exp.models.optimizers import RMSprop
+from vae_exp.pipeline.building import build
 from vae_exp.pipeline.precision import native_precision
-from vae_exp.pipeline.training import build
 from vae_exp.runs import precision
 
 from conftest import write_idx
@@ -193,7 +193,7 @@ def test_torch_optimizers_take_their_fused_step_with_the_same_results(name, comp
 
 _PAGE_FAULTS_PER_STEP = """
 import resource, torch
-from vae_exp.cli.startup import reuse_freed_memory
+from vae_exp.foundation.process import reuse_freed_memory
 from vae_exp.models import VAE
 torch.manual_seed(0)
 vae, x = VAE(), torch.rand(16, 1, 28, 28)
@@ -223,7 +223,7 @@ def test_training_steps_reuse_freed_memory_instead_of_faulting_it_in_again():
 
 
 def test_a_users_own_malloc_setting_is_left_alone():
-    code = "from vae_exp.cli.startup import reuse_freed_memory; print(reuse_freed_memory())"
+    code = "from vae_exp.foundation.process import reuse_freed_memory; print(reuse_freed_memory())"
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "1048576"}
     result = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
@@ -234,7 +234,7 @@ def test_a_users_own_malloc_setting_is_left_alone():
 _LIBRARY_LOADS_PER_STEP = """
 import ctypes, os, torch
 import pytorch_lightning
-from vae_exp.cli.startup import skip_missing_nvml
+from vae_exp.foundation.process import skip_missing_nvml
 from vae_exp.models import VAE
 loads = []
 real_load = ctypes.CDLL.__init__

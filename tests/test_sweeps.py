@@ -13,8 +13,8 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
+import vae_exp
 from vae_exp.foundation.errors import ConfigError
-from vae_exp.pipeline.training import train
 from vae_exp.sweeps.jobs import parse_overrides
 from vae_exp.sweeps.summary import summarize
 
@@ -198,7 +198,7 @@ def test_every_experiment_preset_trains(compose_train, small_mnist_dir, experime
     )
     if cfg.data.val_split >= 1:  # a number of images: as many as the tiny data set allows
         cfg.data.val_split = 50
-    record = train(cfg)
+    record = vae_exp.fit(cfg)
     assert record["status"] == "completed" and math.isfinite(record["metrics"]["val/loss"])
 
 

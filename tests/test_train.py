@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import vae_exp
 from vae_exp.data.mnist_files import raw_folder
-from vae_exp.pipeline.training import train
 from vae_exp.runs.locations import claim_fresh_dir
 
 from conftest import TINY_RUN
@@ -23,9 +23,9 @@ def _quiet(*overrides: str) -> tuple[str, ...]:
 
 def test_same_seed_same_losses_other_seed_other_losses(compose_train, small_mnist_dir):
     data = f"data.data_dir={small_mnist_dir}"
-    first = train(compose_train(*_quiet(data)))["metrics"]
-    second = train(compose_train(*_quiet(data)))["metrics"]
-    other = train(compose_train(*_quiet(data, "seed=99")))["metrics"]
+    first = vae_exp.fit(compose_train(*_quiet(data)))["metrics"]
+    second = vae_exp.fit(compose_train(*_quiet(data)))["metrics"]
+    other = vae_exp.fit(compose_train(*_quiet(data, "seed=99")))["metrics"]
     assert first == second
     assert first["val/loss"] != other["val/loss"]
 
@@ -39,7 +39,7 @@ def test_another_experiment_needs_no_code(compose_train, small_mnist_dir):
         "optimizer=adam",
         "model.reparameterization=blog",
     )
-    record = train(cfg)
+    record = vae_exp.fit(cfg)
     assert record["status"] == "completed" and record["epochs"] == 1
     assert all(
         math.isfinite(record["metrics"][f"val/{k}"]) for k in ("loss", "recon", "kl", "neg_elbo")
@@ -144,7 +144,7 @@ def test_one_epoch_on_the_full_digits_learns(compose_train, shared_data_dir):
         "trainer.enable_progress_bar=false",
         "logger=none",
     )
-    record = train(cfg)
+    record = vae_exp.fit(cfg)
     assert record["data_source"] == "full"
     assert record["metrics"]["val/loss"] < 0.16
     assert record["metrics"]["val/neg_elbo"] < 140

@@ -16,11 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Run", "__version__", "compose", "fit", "load_run"]
+__all__ = ["Run", "UserError", "__version__", "compose", "fit", "load_run"]
 _API = ("Run", "compose", "fit", "load_run")
 
 
 def __getattr__(name: str) -> Any:
+    if name == "UserError":  # what every refused setting raises
+        from vae_exp.foundation.errors import UserError
+
+        return UserError
     if name in _API:
         from vae_exp import api
 

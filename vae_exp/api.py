@@ -4,6 +4,7 @@
     >>> cfg = vae_exp.compose(["kl_weight=1e-3", "trainer.max_epochs=2"])
     >>> record = vae_exp.fit(cfg)                  # trains; the run's results.json as a dict
     >>> run = vae_exp.load_run(record["run_dir"])  # run.model, run.config, run.folder
+    >>> vae_exp.fit(vae_exp.compose(["trainer.max_epochs=4"]), resume=record["run_dir"])
 
 Each call sets up what it needs (the config resolvers, a log file during `fit`)
 and leaves nothing else behind.
@@ -26,11 +27,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from vae_exp.foundation.errors import UserError
 from vae_exp.models import VAE
-from vae_exp.pipeline.checks import check_train_config
+from vae_exp.pipeline.execution import execute
+from vae_exp.pipeline.plan import prepare
 from vae_exp.pipeline.resolvers import CONFIG_PACKAGE, register_resolvers
-from vae_exp.pipeline.training import train
 from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
-from vae_exp.runs.claims import claim_folder, lock_run
 from vae_exp.runs.layout import LOG_FILE
 from vae_exp.runs.locations import absolute, new_run_dir
 from vae_exp.runs.record import discard_if_unused, read_results
@@ -85,31 +85,71 @@ def _logging_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def fit(cfg: DictConfig) -> dict[str, Any]:
-    """Train the run that `cfg` (from `compose`) describes; return its record.
+def fit(cfg: DictConfig | None = None, resume: str | Path | None = None) -> dict[str, Any]:
+    """Train the run that `cfg` (from `compose`) describes, or continue `resume`; return its record.
 
     The record is what `results.json` holds (status, epochs, wall time, final
-    metrics, best checkpoint) plus `run_dir`, the run's folder. Raises
-    `vae_exp.foundation.errors.UserError` before training for a setting that cannot work.
+    metrics, best checkpoint, the process settings applied) plus `run_dir`, the
+    run's folder. With `resume` (a run folder) the run continues from its last
+    completed epoch with its own saved settings, as `vae-exp-train resume=`:
+    of what `cfg` changes from the defaults, only the settings a resume may
+    change (`trainer.max_epochs` and the like) are applied, and any other
+    change is refused. Raises `vae_exp.UserError` before training for a
+    setting that cannot work.
     """
     register_resolvers()
-    if cfg.get("resume"):
-        raise UserError("resume= is a command-line setting: run vae-exp-train resume=<run folder>")
-    check_train_config(cfg)  # before any folder is made
-    cfg = copy.deepcopy(cfg)
-    if OmegaConf.is_missing(cfg.paths, "run_dir"):
-        cfg.paths.run_dir = new_run_dir(cfg.paths.output_root)
-    run_dir = claim_folder(cfg.paths.run_dir, "paths.run_dir")
-    lock = lock_run(run_dir)
+    if resume is not None:
+        cfg = cfg if cfg is not None else compose()
+        plan = prepare(cfg, resume=absolute(resume), changed=_changed_from_defaults(cfg))
+    else:
+        if cfg is None:
+            raise UserError("fit needs a config (vae_exp.compose(...)) or resume=<run folder>")
+        if cfg.get("resume"):
+            raise UserError(f"resume is an argument of fit: vae_exp.fit(resume={cfg.resume!r})")
+        cfg = copy.deepcopy(cfg)
+        plan = prepare(cfg, folder=lambda: _run_dir(cfg))
     try:
-        with _logging_to(run_dir / LOG_FILE):
-            record = train(cfg)
+        with _logging_to(plan.folder / LOG_FILE):
+            record = execute(plan)
     except UserError:
-        discard_if_unused(run_dir)
+        if not plan.resuming:
+            discard_if_unused(plan.folder)
         raise
     finally:
-        lock.close()
-    return {**record, "run_dir": str(run_dir)}
+        plan.release()
+    return {**record, "run_dir": str(plan.folder)}
+
+
+def _run_dir(cfg: DictConfig) -> str:
+    """The run's folder: the one `cfg` names, else a fresh one (made once the checks pass)."""
+    if OmegaConf.is_missing(cfg.paths, "run_dir"):
+        cfg.paths.run_dir = new_run_dir(cfg.paths.output_root)
+    return cfg.paths.run_dir
+
+
+def _changed_from_defaults(cfg: DictConfig) -> list[str]:
+    """The settings `cfg` changes from `compose()`'s, as the command line names them."""
+    defaults = _leaves(compose())
+    return sorted(
+        key
+        for key, value in _leaves(cfg).items()
+        if defaults.get(key, MISSING) != value and key not in ("paths.run_dir", "resume")
+    )
+
+
+def _leaves(cfg: DictConfig) -> dict[str, Any]:
+    """Every setting of `cfg` by its dotted key, unresolved (interpolations as written)."""
+    flat: dict[str, Any] = {}
+
+    def visit(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                visit(value, f"{prefix}.{key}" if prefix else str(key))
+        else:
+            flat[prefix] = node
+
+    visit(OmegaConf.to_container(cfg, resolve=False), "")
+    return flat
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from vae_exp.cli.startup import CONFIG_PATH, prepare_process, tune_for_training
+from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.foundation.errors import exit_on_user_error
+from vae_exp.foundation.process import tune_for_training
 
 
 def run(cfg: DictConfig) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from vae_exp.cli.startup import CONFIG_PATH, prepare_process, tune_for_training
+from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.foundation.process import tune_for_training
 
 
 def run(cfg: DictConfig) -> float:

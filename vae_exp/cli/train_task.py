@@ -11,23 +11,23 @@ import logging
 import math
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.loggers.viewing import viewing_lines
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
-from vae_exp.pipeline.training import describe_error, is_disk_full, train
+from vae_exp.pipeline.execution import describe_error, execute, is_disk_full
+from vae_exp.pipeline.hydra_callbacks import is_secondary_process, take_prepared
+from vae_exp.pipeline.plan import RunPlan, prepare
 from vae_exp.runs import record as run_record
-from vae_exp.runs.claims import lock_run
 from vae_exp.runs.layout import RESULTS_FILE
-from vae_exp.runs.resume import ResumePoint, resume_point, resumed_config
+from vae_exp.runs.resume import changed_settings
 from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report
 
@@ -56,22 +56,13 @@ def _record_failure(run_dir: str, error: BaseException) -> None:
     run_record.write_results(run_dir, {"status": "failed", "error": describe_error(error)})
 
 
-def _continue_curves(cfg: DictConfig, point: ResumePoint | None) -> DictConfig:
-    """Have TensorBoard drop events logged after the checkpoint, so curves continue cleanly."""
-    if OmegaConf.select(cfg, "logger.tensorboard") is not None:
-        step = point.global_step if point else 0
-        OmegaConf.update(cfg, "logger.tensorboard.purge_step", step, force_add=True)
-    return cfg
-
-
 def run(cfg: DictConfig) -> float:
     """Train; return `optimized_metric` (NaN for a failed sweep job) for Hydra's sweepers."""
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        with _job_lock(run_dir, in_sweep):
-            return _run(cfg, hydra_cfg, run_dir, in_sweep)
+        return _run(cfg, hydra_cfg, run_dir, in_sweep)
     except SystemExit as stop:
         if in_sweep and stop.code == INTERRUPTED_EXIT and _in_process(hydra_cfg.launcher):
             log.warning("The sweep was interrupted: its summary lists every job as it stands")
@@ -80,18 +71,23 @@ def run(cfg: DictConfig) -> float:
         raise
 
 
-@contextlib.contextmanager
-def _job_lock(run_dir: str, in_sweep: bool) -> Iterator[None]:
-    """A sweep job holds its folder's lock while it runs, so that a summary can tell a dead
-    job from a running one (a single run holds it from its Hydra callback)."""
-    if not in_sweep:
-        yield
-        return
-    lock = lock_run(run_dir)
-    try:
-        yield
-    finally:
-        lock.close()
+def _plan(cfg: DictConfig, hydra_cfg: Any, run_dir: str, in_sweep: bool) -> RunPlan:
+    """The run's plan: the one its Hydra callback prepared, else this job's or process's own.
+
+    A sweep's jobs run in folders Hydra made for them, and hold their folder's
+    lock while they run, so that a summary can tell a dead job from a running
+    one; a multi-process run's extra processes share rank 0's folder and lock.
+    """
+    prepared = take_prepared(run_dir)
+    if prepared is not None:
+        return prepared if prepared.resuming else prepared.with_config(cfg)
+    return prepare(
+        cfg,
+        changed=changed_settings(list(hydra_cfg.overrides.task)),
+        folder=run_dir,
+        claim=False,
+        lock=in_sweep and not is_secondary_process(),
+    )
 
 
 def _in_process(launcher: Any) -> bool:
@@ -100,13 +96,11 @@ def _in_process(launcher: Any) -> bool:
 
 
 def _run(cfg: DictConfig, hydra_cfg: Any, run_dir: str, in_sweep: bool) -> float:
+    plan = None
     try:
-        if cfg.get("resume"):
-            cfg = resumed_config(cfg, list(hydra_cfg.overrides.task), Path(run_dir))
-            point = resume_point(Path(run_dir))
-            record = train(_continue_curves(cfg, point), resume_from=point)
-        else:
-            record = train(cfg)
+        plan = _plan(cfg, hydra_cfg, run_dir, in_sweep)
+        cfg = plan.config
+        record = execute(plan)
     except UserError as error:
         log.error("%s", error)
         if in_sweep:
@@ -134,5 +128,8 @@ def _run(cfg: DictConfig, hydra_cfg: Any, run_dir: str, in_sweep: bool) -> float
             raise  # a search sweeper (Optuna) marks the trial failed and goes on
         # One job's crash must not end a grid sweep; the sweep's report names it.
         return math.nan
+    finally:
+        if plan is not None:
+            plan.release()
     _report(record, run_dir, cfg)
     return record["metrics"].get(cfg.get("optimized_metric") or VAL_LOSS, math.nan)

@@ -1,10 +1,11 @@
 """The Hydra callbacks: one gives each run and each sweep a folder of its own, one reports a sweep.
 
 Hydra makes the run folder, opens its log and saves `.hydra/` before the task
-function starts, so refusing a taken folder there would be too late: this
-callback acts in `on_run_start` and `on_multirun_start`, before Hydra writes
-anything. A bad setting is refused here too, before any folder is made, and a
-resume of a finished run stops here, changing nothing.
+function starts, so refusing a taken folder there would be too late: the run is
+prepared (`vae_exp.pipeline.plan.prepare`) in `on_run_start`, before Hydra writes
+anything. A bad setting is refused here, before any folder is made, and a
+resume of a finished run stops here, changing nothing. The plan's lock is held
+until the process ends.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.models.metrics import latent_stat_names, model_metric_names
-from vae_exp.pipeline.checks import check_optimized_metric, check_train_config
-from vae_exp.runs.claims import claim_folder, lock_run
-from vae_exp.runs.containment import check_no_outside_links
-from vae_exp.runs.locations import resolved
-from vae_exp.runs.resume import is_finished, resumed_config
+from vae_exp.pipeline.checks import check_optimized_metric
+from vae_exp.pipeline.plan import RunFinished, RunPlan, prepare
+from vae_exp.runs.claims import claim_folder
+from vae_exp.runs.resume import changed_settings
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
@@ -42,21 +43,24 @@ def _refuse(error: UserError) -> None:
 
 
 class ClaimRunFolder(Callback):
-    """Claims `hydra.run.dir` (or checks `resume=`) and `hydra.sweep.dir` before Hydra writes."""
-
-    def __init__(self) -> None:
-        self._lock: IO[str] | None = None  # held until the process ends
+    """Prepares the run (`hydra.run.dir`, or `resume=`) and claims `hydra.sweep.dir` before
+    Hydra writes; the task function then takes the prepared plan (`take_prepared`)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if is_secondary_process():
             return
         try:
-            if config.get("resume"):
-                self._lock = self._check_resume(config)
-            else:
-                check_train_config(config)
-                folder = claim_folder(OmegaConf.select(config, "hydra.run.dir"), "hydra.run.dir")
-                self._lock = lock_run(folder)
+            _hand_over(
+                prepare(
+                    config,
+                    changed=changed_settings(list(config.hydra.overrides.task)),
+                    folder=lambda: OmegaConf.select(config, "hydra.run.dir"),
+                    folder_setting="hydra.run.dir",
+                )
+            )
+        except RunFinished as finished:
+            print(finished, flush=True)
+            sys.exit(0)
         except UserError as error:
             _refuse(error)
 
@@ -68,21 +72,19 @@ class ClaimRunFolder(Callback):
         except UserError as error:
             _refuse(error)
 
-    @staticmethod
-    def _check_resume(config: DictConfig) -> IO[str]:
-        folder = resolved(config.resume)
-        if folder.is_dir():
-            check_no_outside_links(folder, "resume")
-        effective = resumed_config(config, list(config.hydra.overrides.task), folder)
-        check_train_config(effective)
-        if is_finished(folder, effective):
-            print(
-                f"resume={folder}: the run has finished all {effective.trainer.max_epochs} epochs, "
-                "so nothing was changed; raise trainer.max_epochs to train it longer",
-                flush=True,
-            )
-            sys.exit(0)
-        return lock_run(folder)
+
+_prepared: list[RunPlan] = []  # the plan of this process's single run, until its task takes it
+
+
+def _hand_over(plan: RunPlan) -> None:
+    _prepared[:] = [plan]
+
+
+def take_prepared(folder: str | Path) -> RunPlan | None:
+    """The plan `ClaimRunFolder` prepared for the run in `folder`, once; None for another."""
+    if _prepared and _prepared[0].folder.resolve() == Path(folder).resolve():
+        return _prepared.pop()
+    return None
 
 
 def expected_metric_names(latent_dim: int) -> set[str]:

@@ -43,8 +43,17 @@ RESUMABLE_SETTINGS = (
 )
 
 
-def resumed_config(cfg: DictConfig, task_overrides: list[str], run_dir: Path) -> DictConfig:
-    """The run's saved config with the allowed overrides of this command applied."""
+def changed_settings(task_overrides: list[str]) -> list[str]:
+    """The settings (`key` or `group`) that command-line overrides change."""
+    return [o.key_or_group for o in OverridesParser.create().parse_overrides(task_overrides)]
+
+
+def resumed_config(cfg: DictConfig, changed: list[str], run_dir: Path) -> DictConfig:
+    """The run's saved config with the allowed changes of this command (`cfg`'s values) applied.
+
+    `changed` names the settings the command changes (`changed_settings`); any
+    other than `RESUMABLE_SETTINGS` whose value differs from the run's is refused.
+    """
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
         raise UserError(f"resume={run_dir} is not a vae-exp run folder: it has no {CONFIG_FILE}")
@@ -58,8 +67,7 @@ def resumed_config(cfg: DictConfig, task_overrides: list[str], run_dir: Path) ->
     plain = contained_config(plain, run_dir, lambda key: _own_value(own, key), str(saved_path))
     saved = OmegaConf.create(plain)
     refused = []
-    for override in OverridesParser.create().parse_overrides(task_overrides):
-        key = override.key_or_group
+    for key in changed:
         if key == "resume":
             continue
         current = OmegaConf.select(cfg, key)

@@ -1,6 +1,7 @@
-"""From a composed config to a trained run: build the parts, fit, write the run's record.
+"""Executing a prepared run: build the parts, fit, write the run's record.
 
-Shared by the `vae-exp-train` command and the Python API (`vae_exp.fit`).
+Shared by the `vae-exp-train` command and the Python API (`vae_exp.fit`); the
+plan (`vae_exp.pipeline.plan.prepare`) has checked the config and holds the folder.
 """
 
 from __future__ import annotations
@@ -13,66 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ProgressBar
 
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.callbacks.run_record import EpochRecord
 from vae_exp.foundation.atomic import DiskFullError
-from vae_exp.foundation.errors import INTERRUPTED_EXIT, ConfigError, UserError
-from vae_exp.pipeline.checks import (
-    check_batch_sizes,
-    check_image_shape,
-    check_optimized_metric,
-    check_train_config,
-)
+from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
+from vae_exp.foundation.process import tune_for_training
+from vae_exp.pipeline.building import build, check_callbacks, instantiate_all
+from vae_exp.pipeline.checks import check_batch_sizes, check_image_shape, check_optimized_metric
+from vae_exp.pipeline.plan import RunPlan
 from vae_exp.runs import record as run_record
-from vae_exp.runs.resume import ResumePoint
 
 log = logging.getLogger(__name__)
-
-
-def build(config: DictConfig, setting: str, **kwargs: Any) -> Any:
-    """Instantiate `config`; a bad argument becomes a one-line error naming `setting.argument`."""
-    try:
-        return instantiate(config, **kwargs)
-    except InstantiationException as error:
-        cause = error.__cause__
-        if isinstance(cause, ConfigError):
-            raise cause.within(setting) from None
-        if isinstance(cause, UserError):
-            raise cause from None
-        reason = str(cause or error).strip().splitlines()[-1]
-        raise UserError(f"{setting} cannot be built: {reason}") from None
-
-
-def instantiate_all(group: DictConfig | None, setting: str = "callbacks") -> dict[str, Any]:
-    """Instantiate every entry of a group such as `callbacks` or `logger`, by name.
-
-    Entries without `_target_` (or set to null) are skipped, so that a single
-    callback can be switched off with `~callbacks.NAME` or `callbacks.NAME=null`.
-    """
-    if not group:
-        return {}
-    return {
-        name: build(entry, f"{setting}.{name}")
-        for name, entry in group.items()
-        if isinstance(entry, DictConfig) and "_target_" in entry
-    }
-
-
-def check_callbacks(
-    callbacks: dict[str, Any], latent_dim: int, val_images: int, image_shape: tuple[int, ...]
-) -> None:
-    """Let each callback refuse settings this run cannot meet, before training starts."""
-    for name, callback in callbacks.items():
-        if hasattr(callback, "check_for"):
-            try:
-                callback.check_for(latent_dim, val_images, image_shape)
-            except ConfigError as error:
-                raise error.within(f"callbacks.{name}") from None
 
 
 def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[str]:
@@ -84,17 +38,17 @@ def logged_metric_names(model: pl.LightningModule, callbacks: list[Any]) -> set[
     return names
 
 
-def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, Any]:
-    """Train the run that `cfg` describes and return its record (final metrics etc.).
+def execute(plan: RunPlan) -> dict[str, Any]:
+    """Train the planned run and return its record (final metrics etc.).
 
-    With `resume_from` (the run's last checkpoint) training continues from it, in
-    the same folder; a run whose epochs were all done only finishes what its
-    interruption left undone (the final pictures, its record). Raises UserError,
-    before any training, for settings or data that cannot work. Whatever stops
-    training is written into `results.json` (interrupted, failed), never
-    replacing the metrics it held.
+    A resumed plan continues from its last checkpoint, in the same folder; a
+    run whose epochs were all done only finishes what its interruption left
+    undone (the final pictures, its record). Raises UserError, before any
+    training, for data that cannot work. Whatever stops training is written
+    into `results.json` (interrupted, failed), never replacing the metrics it held.
     """
-    check_train_config(cfg)
+    process_settings = tune_for_training()
+    cfg, resume_from = plan.config, plan.resume_from
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = build(cfg.data, "data")
@@ -109,7 +63,7 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it may not show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     check_optimized_metric(cfg.get("optimized_metric"), logged_metric_names(model, callbacks))
-    resuming = bool(cfg.get("resume"))
+    resuming = plan.resuming
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log.info("%s: %s", "Resuming run" if resuming else "Run folder", run_dir)
@@ -148,6 +102,7 @@ def train(cfg: DictConfig, resume_from: ResumePoint | None = None) -> dict[str, 
         wall_time_s=round(time.perf_counter() - started, 2),
         data_source=datamodule.source_used,
         best_checkpoint=_best_checkpoint(trainer, run_dir),
+        process_settings=process_settings,
     )
 
 
