@@ -174,13 +174,9 @@ def test_a_latent_vector_must_be_numbers(value):
         latent_vector("z", value, 4)
 
 
-def test_evaluate_refuses_a_bad_split_before_loading(run_dir):
-    from omegaconf import OmegaConf
-
-    from vae_exp.evaluation import evaluate
+def test_evaluate_refuses_a_bad_split_before_loading(tmp_path):
     from vae_exp.foundation.errors import ConfigError
 
-    settings = {"run": str(run_dir), "split": "dev", "num_samples": 5, "batch_size": 32}
-    settings |= {"seed": 0, "data_dir": None, "out": None, "probes": True}
+    missing = tmp_path / "no_such_run"  # the split is refused before the run is looked for
     with pytest.raises(ConfigError, match="split='dev' is not allowed: one of auto, train, val"):
-        evaluate(OmegaConf.create(settings))
+        vae_exp.evaluate(missing, split="dev", num_samples=5)

@@ -19,7 +19,6 @@ import vae_exp
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.data.binarization import fresh_draw
 from vae_exp.data.datamodule import MNISTDigitsDataModule
-from vae_exp.evaluation import evaluate
 from vae_exp.exploration import explore
 from vae_exp.foundation.errors import ConfigError, DataError
 from vae_exp.models.likelihoods import Bernoulli, ContinuousBernoulli, Gaussian
@@ -308,10 +307,9 @@ def test_evaluate_uses_the_runs_likelihood_and_binary_test_images(compose_train,
         "data.binarize=static",
         "digits=[0,1,2]",
     )
-    settings = {"run": str(run_dir), "split": "auto", "batch_size": 32, "seed": 0}
-    settings |= {"data_dir": None, "out": None, "probes": True}
-    result = evaluate(OmegaConf.create({**settings, "num_samples": 50}))
+    result = vae_exp.evaluate(run_dir, num_samples=50)
     assert result["split"] == "test" and result["images"] == 30
+    assert vae_exp.evaluate(vae_exp.load_run(run_dir), num_samples=50) == result  # seeded
     assert result["nll"]["mean"] < result["neg_elbo"]["mean"]  # K = 50 is tighter than the ELBO
     assert 0 <= result["linear_probe_accuracy"] <= 1 and 0 <= result["knn_accuracy"] <= 1
     # The figures are the run's own density of the binary test draw: recompute one by hand.

@@ -16,9 +16,9 @@ import torch
 from matplotlib.figure import Figure
 
 from vae_exp.foundation.errors import UserError
+from vae_exp.loggers.adapters import viewing_lines
 from vae_exp.loggers.csv_metrics import EpochCSVLogger
 from vae_exp.loggers.pictures import rgb_array
-from vae_exp.loggers.viewing import viewing_lines
 from vae_exp.pipeline.checks import check_train_config
 
 from conftest import TINY_RUN

@@ -22,9 +22,9 @@ from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.mnist_files import raw_folder
 from vae_exp.models import VAE
 from vae_exp.models.optimizers import RMSprop
+from vae_exp.pipeline import precision
 from vae_exp.pipeline.building import build
 from vae_exp.pipeline.precision import native_precision
-from vae_exp.runs import precision
 
 from conftest import write_idx
 

@@ -6,9 +6,11 @@ The Python API (see `vae_exp.api`):
     >>> cfg = vae_exp.compose(["kl_weight=1e-3"])
     >>> record = vae_exp.fit(cfg)
     >>> run = vae_exp.load_run(record["run_dir"])
+    >>> figures = vae_exp.evaluate(run, num_samples=500)
 
 The API is imported on first use, so that importing a part of the package
-(`vae_exp.data`, say) does not import the training machinery.
+(`vae_exp.data`, say) does not import the training machinery. (`vae_exp.evaluate`
+is the function; `python -m vae_exp.evaluate` runs the command of that name.)
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Run", "UserError", "__version__", "compose", "fit", "load_run"]
-_API = ("Run", "compose", "fit", "load_run")
+__all__ = ["Run", "UserError", "__version__", "compose", "evaluate", "fit", "load_run"]
+_API = ("Run", "compose", "evaluate", "fit", "load_run")
 
 
 def __getattr__(name: str) -> Any:

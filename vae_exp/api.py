@@ -1,10 +1,11 @@
-"""The Python API, for notebooks and scripts: compose a config, fit it, load a finished run.
+"""The Python API, for notebooks and scripts: compose a config, fit it, load and evaluate a run.
 
     >>> import vae_exp
     >>> cfg = vae_exp.compose(["kl_weight=1e-3", "trainer.max_epochs=2"])
     >>> record = vae_exp.fit(cfg)                  # trains; the run's results.json as a dict
     >>> run = vae_exp.load_run(record["run_dir"])  # run.model, run.config, run.folder
     >>> vae_exp.fit(vae_exp.compose(["trainer.max_epochs=4"]), resume=record["run_dir"])
+    >>> figures = vae_exp.evaluate(run, num_samples=500)  # what vae-exp-evaluate computes
 
 Each call sets up what it needs (the config resolvers, a log file during `fit`)
 and leaves nothing else behind.
@@ -12,11 +13,12 @@ and leaves nothing else behind.
 
 from __future__ import annotations
 
+__all__ = ["Run", "compose", "evaluate", "fit", "load_run"]
+
 import contextlib
 import copy
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +27,15 @@ from hydra import initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from vae_exp.evaluation import evaluate
 from vae_exp.foundation.errors import UserError
-from vae_exp.models import VAE
 from vae_exp.pipeline.execution import execute
 from vae_exp.pipeline.plan import prepare
 from vae_exp.pipeline.resolvers import CONFIG_PACKAGE, register_resolvers
-from vae_exp.runs.checkpoints import load_vae, resolve_run, run_config
 from vae_exp.runs.layout import LOG_FILE
+from vae_exp.runs.loaded_run import Run, load_run
 from vae_exp.runs.locations import absolute, new_run_dir
-from vae_exp.runs.record import discard_if_unused, read_results
+from vae_exp.runs.record import discard_if_unused
 
 _LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as the command's train.log
 
@@ -150,34 +152,3 @@ def _leaves(cfg: DictConfig) -> dict[str, Any]:
 
     visit(OmegaConf.to_container(cfg, resolve=False), "")
     return flat
-
-
-@dataclass(frozen=True)
-class Run:
-    """A trained run, read back from its folder.
-
-    Attributes:
-        folder: the run folder.
-        checkpoint: the checkpoint `model` was loaded from (the best one by default).
-        model: the VAE, in eval mode on the CPU.
-        config: the run's resolved config (`config.yaml`), or None if it has none.
-        results: its `results.json`, or None if it has none.
-    """
-
-    folder: Path
-    checkpoint: Path
-    model: VAE
-    config: DictConfig | None
-    results: dict[str, Any] | None
-
-
-def load_run(path: str | Path) -> Run:
-    """The run of a run folder (its best checkpoint) or of one of its checkpoint files."""
-    folder, checkpoint, contents = resolve_run(path)
-    return Run(
-        folder=folder,
-        checkpoint=checkpoint,
-        model=load_vae(checkpoint, contents),
-        config=run_config(folder),
-        results=read_results(folder),
-    )

@@ -1,4 +1,4 @@
-"""Evaluating a trained run (the `vae-exp-evaluate run=<run folder or checkpoint>` command).
+"""Evaluating a trained run: `vae_exp.evaluate(run, ...)` and `vae-exp-evaluate run=<run>`.
 
 On the run's digits of the chosen split (by default the test split, or the
 validation split of a data source that has no test split): the reference loss and its terms,
@@ -6,12 +6,14 @@ validation split of a data source that has no test split): the reference loss an
 standard error, per-dimension KL, active units, and all of it per digit; and
 how well the latent means separate the classes (a linear probe and k nearest
 neighbours fitted on the training split). The likelihood is the run's own;
-binarised runs are scored on the fixed binary draw of the split.
-The command prints a table and writes evaluation.json into the run folder.
+binarised runs are scored on the fixed binary draw of the split. The images
+come from the run's own data module, built from its saved config. The command
+prints a table and writes evaluation.json into the run folder.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -20,23 +22,25 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import TensorDataset
 
 from vae_exp.analysis.likelihood import IMPORTANCE_CHUNK, importance_sampled_log_likelihood
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension
-from vae_exp.data import MNISTDigitsDataModule
 from vae_exp.data.binarization import EVALUATION_SEED, binarized
 from vae_exp.data.datamodule import SPLITS
 from vae_exp.foundation import atomic
 from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.foundation.resources import require_decodable
+from vae_exp.foundation.trust import check_targets
 from vae_exp.foundation.values import require_choice, require_int
 from vae_exp.models import VAE
 from vae_exp.models.metrics import TERMS
-from vae_exp.runs.checkpoints import load_vae, resolve_run, resolve_run_folder, run_config
+from vae_exp.pipeline.building import build
+from vae_exp.runs.checkpoints import resolve_run_folder
 from vae_exp.runs.layout import EVALUATION_FILE
+from vae_exp.runs.loaded_run import Run, load_run
 from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
 
 log = logging.getLogger(__name__)
@@ -44,7 +48,7 @@ SPLIT_CHOICES = ("auto", *SPLITS)
 PER_IMAGE = (*TERMS, "nll")
 
 
-def choose_split(datamodule: MNISTDigitsDataModule, split: str) -> tuple[str, TensorDataset]:
+def choose_split(datamodule: Any, split: str) -> tuple[str, TensorDataset]:
     """The split to evaluate and its images; `auto` is the test split where the data have one."""
     if split == "auto":
         split = "test" if datamodule.split("test") is not None else "val"
@@ -95,7 +99,7 @@ def latent_means(
 
 def class_separation(
     model: VAE,
-    datamodule: MNISTDigitsDataModule,
+    datamodule: Any,
     z_mean: torch.Tensor,
     labels: torch.Tensor,
     batch_size: int,
@@ -119,38 +123,52 @@ def _mean_and_error(values: torch.Tensor) -> dict[str, float]:
     return {"mean": values.mean().item(), "stderr": error}
 
 
-def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Evaluate the run of `cfg.run`; return the figures written to evaluation.json."""
-    require_choice("split", cfg.split, SPLIT_CHOICES)
-    require_int("num_samples", cfg.num_samples, minimum=1)
-    require_int("batch_size", cfg.batch_size, minimum=1)
-    require_int("seed", cfg.seed, minimum=0)
-    require_choice("probes", cfg.probes, (True, False))
-    run_dir, checkpoint, contents = resolve_run(cfg.run)
-    saved = run_config(run_dir)
-    if saved is None:
-        raise UserError(f"run={run_dir} has no config.yaml, so its data set is unknown")
-    model = load_vae(checkpoint, contents)
-    data = dict(saved.data)
-    data.pop("_target_", None)
-    if cfg.data_dir:
-        data["data_dir"] = cfg.data_dir
-    datamodule = MNISTDigitsDataModule(**data)
-    split, dataset = choose_split(datamodule, cfg.split)
-    images_at_once = min(cfg.batch_size, len(dataset))
-    samples_at_once = min(cfg.num_samples, IMPORTANCE_CHUNK)
-    image_shape = tuple(dataset.tensors[0].shape[1:])
-    require_decodable("batch_size", cfg.batch_size, images_at_once * samples_at_once, image_shape)
+def evaluate(
+    run: Run | str | Path,
+    split: str = "auto",
+    num_samples: int = 200,
+    batch_size: int = 32,
+    seed: int = 0,
+    probes: bool = True,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """The figures of a trained run on one split of its data, as `evaluation.json` holds them.
 
-    torch.manual_seed(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
+    Args:
+        run: a `Run` (`vae_exp.load_run`), a run folder (its best checkpoint) or a checkpoint.
+        split: `auto` (test where the data have a test split, else val), test, val or train.
+        num_samples: K, the importance samples per image for -log p(x).
+        batch_size: images at once.
+        seed: seeds every sample drawn, so that results repeat.
+        probes: also a linear probe and 5-NN on the latent means, fitted on the train split.
+        data_dir: where the data are, if not where the run found them.
+
+    Writes nothing; raises `UserError` naming the setting before any work.
+    """
+    require_choice("split", split, SPLIT_CHOICES)
+    require_int("num_samples", num_samples, minimum=1)
+    require_int("batch_size", batch_size, minimum=1)
+    require_int("seed", seed, minimum=0)
+    require_choice("probes", probes, (True, False))
+    if not isinstance(run, Run):
+        run = load_run(absolute(run))
+    if run.config is None:
+        raise UserError(f"run={run.folder} has no config.yaml, so its data set is unknown")
+    model, run_dir, checkpoint = run.model, run.folder, run.checkpoint
+    datamodule = run_data_module(run.config, run.folder, data_dir)
+    split, dataset = choose_split(datamodule, split)
+    images_at_once = min(batch_size, len(dataset))
+    samples_at_once = min(num_samples, IMPORTANCE_CHUNK)
+    image_shape = tuple(dataset.tensors[0].shape[1:])
+    require_decodable("batch_size", batch_size, images_at_once * samples_at_once, image_shape)
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     columns: dict[str, list[torch.Tensor]] = defaultdict(list)
     with torch.no_grad():
-        for start in range(0, len(dataset), cfg.batch_size):
-            x, labels = (t[start : start + cfg.batch_size] for t in dataset.tensors)
-            figures, z_mean, log_var = per_image_figures(
-                model, x, labels, cfg.num_samples, generator
-            )
+        for start in range(0, len(dataset), batch_size):
+            x, labels = (t[start : start + batch_size] for t in dataset.tensors)
+            figures, z_mean, log_var = per_image_figures(model, x, labels, num_samples, generator)
             for name, values in {
                 **figures,
                 "z_mean": z_mean,
@@ -159,20 +177,33 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             }.items():
                 columns[name].append(values)
     table = {name: torch.cat(values) for name, values in columns.items()}
-    result = _summary(cfg, split, run_dir, checkpoint, datamodule, table)
-    if cfg.probes:
+    settings = {"num_samples": num_samples, "seed": seed}
+    result = _summary(settings, split, run_dir, checkpoint, datamodule, table)
+    if probes:
         result.update(
-            class_separation(model, datamodule, table["z_mean"], table["label"], cfg.batch_size)
+            class_separation(model, datamodule, table["z_mean"], table["label"], batch_size)
         )
     return result
 
 
+def run_data_module(config: DictConfig, run_dir: Path, data_dir: str | Path | None = None) -> Any:
+    """The run's own data module, built from its saved config (`data_dir` replacing its folder).
+
+    The saved config is a received file: its `_target_`s are checked before anything is built.
+    """
+    check_targets(config, received_from=run_dir)
+    data = copy.deepcopy(config.data)
+    if data_dir:
+        OmegaConf.update(data, "data_dir", absolute(data_dir), force_add=True)
+    return build(data, "data")
+
+
 def _summary(
-    cfg: DictConfig,
+    settings: dict[str, int],
     split: str,
     run_dir: Path,
     checkpoint: Path,
-    datamodule: MNISTDigitsDataModule,
+    datamodule: Any,
     table: dict[str, torch.Tensor],
 ) -> dict[str, Any]:
     labels = table["label"]
@@ -191,8 +222,7 @@ def _summary(
         "split": split,
         "data_source": datamodule.source_used,
         "images": len(labels),
-        "num_samples": cfg.num_samples,
-        "seed": cfg.seed,
+        **settings,
         **{name: _mean_and_error(table[name]) for name in PER_IMAGE},
         "kl_per_dimension": mean_kl_per_dimension(table["z_mean"], table["log_var"]).tolist(),
         "active_units": active_units(table["z_mean"]),
@@ -230,12 +260,12 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def output_file(cfg: DictConfig) -> Path:
-    """Where the figures will be written, checked before the computation starts."""
-    run_dir = resolve_run_folder(cfg.run)
-    out = Path(absolute(cfg.out)) if cfg.out else run_dir / EVALUATION_FILE
-    writable_folder("out", out.parent)
-    return require_file_name("out", out)
+def output_file(run: str | Path, out: str | Path | None = None) -> Path:
+    """Where the figures will be written (`out`, else the run's evaluation.json), checked first."""
+    run_dir = resolve_run_folder(run)
+    path = Path(absolute(out)) if out else run_dir / EVALUATION_FILE
+    writable_folder("out", path.parent)
+    return require_file_name("out", path)
 
 
 def write_result(result: dict[str, Any], out: Path) -> Path:

@@ -16,7 +16,8 @@ from torchvision.utils import save_image
 
 from vae_exp.foundation import atomic
 from vae_exp.foundation.values import require_int
-from vae_exp.loggers.pictures import Picture, log_pictures
+from vae_exp.loggers.adapters import log_pictures
+from vae_exp.loggers.pictures import Picture
 from vae_exp.runs.layout import FIGURES_DIR
 
 log = logging.getLogger(__name__)

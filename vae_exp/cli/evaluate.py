@@ -20,8 +20,16 @@ def run(cfg: DictConfig) -> None:
     from vae_exp.evaluation import evaluate, format_table, output_file, write_result
 
     with exit_on_user_error():
-        out = output_file(cfg)
-        result = evaluate(cfg)
+        out = output_file(cfg.run, cfg.out)
+        result = evaluate(
+            cfg.run,
+            split=cfg.split,
+            num_samples=cfg.num_samples,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            probes=cfg.probes,
+            data_dir=cfg.data_dir,
+        )
         path = write_result(result, out)
     print(format_table(result))
     print(f"Written: {path}")

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
-from vae_exp.loggers.viewing import viewing_lines
+from vae_exp.loggers.adapters import viewing_lines
 from vae_exp.models.metrics import VAL_LOSS, VAL_NEG_ELBO
 from vae_exp.pipeline.execution import describe_error, execute, is_disk_full
 from vae_exp.pipeline.hydra_callbacks import is_secondary_process, take_prepared

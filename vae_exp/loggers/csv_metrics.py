@@ -11,13 +11,22 @@ from typing import Any
 
 import torch
 import yaml
+from omegaconf import DictConfig
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
 from vae_exp.foundation import atomic
+from vae_exp.loggers.adapters import LoggerAdapter
 from vae_exp.runs.layout import HPARAMS_FILE, METRICS_FILE
 
 EPOCH, STEP = "epoch", "step"
+
+
+class CSVMetrics(LoggerAdapter):
+    """No pictures; the metrics file to open."""
+
+    def viewing_line(self, entry: DictConfig, run_dir: str, output_root: str) -> str:
+        return f"CSV:          {Path(entry.save_dir) / METRICS_FILE}"
 
 
 class EpochCSVLogger(Logger):
@@ -33,6 +42,8 @@ class EpochCSVLogger(Logger):
     Args:
         save_dir: the folder of `metrics.csv` (the run folder).
     """
+
+    vae_exp_adapter = CSVMetrics()
 
     def __init__(self, save_dir: str | Path) -> None:
         super().__init__()

@@ -15,15 +15,20 @@ import contextlib
 import fcntl
 import logging
 import os
+import shlex
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from omegaconf import DictConfig
 from pytorch_lightning.loggers import MLFlowLogger
 
 from vae_exp.foundation.errors import ConfigError
+from vae_exp.loggers.adapters import LoggerAdapter
+from vae_exp.loggers.pictures import Picture
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,42 @@ _REQUEST_SETTINGS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(REQUEST_RETRIES),
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
 }
+
+
+class MLflow(LoggerAdapter):
+    """Pictures as MLflow images, a series per tag; the server or `mlflow ui` command to open;
+    a tracking server that does not answer is refused before training."""
+
+    needs = ("mlflow", '"vae-exp[mlflow]"')
+
+    def log_pictures(
+        self,
+        logger: MLFlowLogger,
+        pictures: Mapping[str, Picture],
+        step: int,
+        rgb: Callable[[str], np.ndarray],
+    ) -> None:
+        send = getattr(logger, "log_image", None) or _client_image(logger)
+        for tag in pictures:  # `key` and `step`: MLflow keeps every epoch's, as a series
+            send(rgb(tag), key=tag, step=step)
+
+    def viewing_line(self, entry: DictConfig, run_dir: str, output_root: str) -> str:
+        uri = str(entry.tracking_uri)
+        if uri.startswith(REMOTE_SCHEMES):
+            return f"MLflow:       {uri} (experiment {entry.experiment_name})"
+        return f"MLflow:       mlflow ui --backend-store-uri {shlex.quote(uri)}"
+
+    def check(self, entry: DictConfig, setting: str) -> None:
+        check_tracking_server(entry.get("tracking_uri"), f"{setting}.tracking_uri")
+
+
+def _client_image(logger: MLFlowLogger) -> Callable[..., None]:
+    """Lightning's own MLflow logger has no picture method: call the client directly."""
+
+    def send(image: np.ndarray, key: str, step: int) -> None:
+        logger.experiment.log_image(logger.run_id, image, key=key, step=step)
+
+    return send
 
 
 class MLflowLogger(MLFlowLogger):
@@ -55,6 +96,8 @@ class MLflowLogger(MLFlowLogger):
         run_name: the run's name in MLflow (by default the run folder's name).
         **kwargs: the other arguments of Lightning's `MLFlowLogger`.
     """
+
+    vae_exp_adapter = MLflow()
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from vae_exp.data.mnist_sources import SOURCES
 from vae_exp.foundation.errors import ConfigError
 from vae_exp.foundation.resources import require_decodable
 from vae_exp.foundation.values import is_int, plain, require_choice, require_int, require_number
-from vae_exp.loggers.extras import check_logger_packages, check_logger_stores
+from vae_exp.loggers.adapters import check_loggers
 from vae_exp.models.initialization import check_init
 from vae_exp.models.likelihoods import check_sigma
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
@@ -56,8 +56,7 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     if on_this_machine:
         check_accelerator(cfg.trainer.get("accelerator", "auto"))
     check_folders(cfg.paths.output_root, cfg.data.data_dir)
-    check_logger_packages(cfg.get("logger"))
-    check_logger_stores(cfg.get("logger"))
+    check_loggers(cfg.get("logger"))
 
 
 def check_model_choices(cfg: DictConfig) -> None:
