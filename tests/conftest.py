@@ -96,6 +96,12 @@ TINY_RUN = (
 )
 
 
+def train_tiny(compose_train, data_dir: Path, *overrides: str) -> tuple[dict, Path]:
+    """A tiny run through the Python API: its record and its folder."""
+    cfg = compose_train(f"data.data_dir={data_dir}", *TINY_RUN, *overrides)
+    return vae_exp.fit(cfg), Path(cfg.paths.run_dir)
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> tuple[Path, dict]:
     """A two-epoch tiny run with every callback, logging to TensorBoard and CSV.
@@ -103,7 +109,6 @@ def trained_run(tmp_path_factory) -> tuple[Path, dict]:
     Returns the run folder, and its record and TensorBoard events (every image and scalar).
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 
     root = tmp_path_factory.mktemp("trained_run")
     data_dir = write_small_mnist(root / "data")
@@ -230,3 +235,18 @@ def mlflow_service(tmp_path: Path) -> Iterator[Server]:
                 os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+# Tests that run vae-exp's commands, the benchmark scripts or a tracking server in fresh processes,
+# as users do: each pays the start-up of PyTorch and Lightning, so they make up the slow tier.
+SLOW_FOLDERS = ("commands", "benchmarks")
+SLOW_FIXTURES = ("run_cli", "mlflow_server", "mlflow_service")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = Path(str(item.path)).resolve().parent
+        in_slow_folder = folder.parent == tests and folder.name in SLOW_FOLDERS
+        if in_slow_folder or set(SLOW_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

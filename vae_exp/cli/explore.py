@@ -6,9 +6,12 @@ Nothing heavy is imported before Hydra has parsed the command line, so that
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
+from vae_exp.cli.help import answer_help
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.foundation.errors import exit_on_user_error
 from vae_exp.foundation.process import tune_for_training
@@ -31,4 +34,5 @@ _hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name
 def main() -> None:
     """The `vae-exp-explore` command."""
     prepare_process(path_settings=("run", "out"))
-    _hydra_app()
+    if not answer_help("explore", sys.argv[1:]):
+        _hydra_app()

@@ -8,9 +8,12 @@ so that `--help`, `--cfg` and TAB completion answer at once.
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
+from vae_exp.cli.help import answer_help
 from vae_exp.cli.startup import CONFIG_PATH, prepare_process
 from vae_exp.foundation.process import tune_for_training
 
@@ -29,4 +32,5 @@ _hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name
 def main() -> None:
     """The `vae-exp-train` command."""
     prepare_process(path_settings=("resume",))
-    _hydra_app()
+    if not answer_help("train", sys.argv[1:]):
+        _hydra_app()

@@ -54,6 +54,6 @@ def test_a_run_folder_that_names_a_function_as_its_data_is_refused(tmp_path, sma
     saved = yaml.safe_load(config.read_text())
     saved["data"] = {"_target_": "os.system", "command": f"touch {tmp_path / 'ran'}"}
     config.write_text(yaml.safe_dump(saved))
-    with pytest.raises(vae_exp.UserError, match="data._target_"):
+    with pytest.raises(vae_exp.UserError, match=r"data\._target_"):
         vae_exp.evaluate(run_dir, num_samples=2, probes=False)
     assert not (tmp_path / "ran").exists()

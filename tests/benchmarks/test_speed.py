@@ -28,7 +28,7 @@ from vae_exp.pipeline.precision import native_precision
 
 from conftest import write_idx
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_under_cpu_autocast_the_networks_run_in_bf16_and_the_loss_in_float32():
@@ -286,8 +286,12 @@ def test_matmul_rates_prints_both_precisions():
         check=True,
     )
     n, fp32, bf16, ratio = result.stdout.strip().splitlines()[-1].split()
-    assert n == "256" and float(fp32) > 0 and float(bf16) > 0
-    assert float(ratio) == pytest.approx(float(bf16) / float(fp32), abs=0.06)
+    assert n == "256" and float(fp32) >= 0 and float(bf16) >= 0
+    # The rates are printed as whole numbers and the ratio to one decimal: the ratio of the
+    # unrounded rates lies within what the printed figures allow, however slow the machine.
+    low = max(float(bf16) - 0.5, 0) / (float(fp32) + 0.5)
+    high = (float(bf16) + 0.5) / max(float(fp32) - 0.5, 1e-9)
+    assert low - 0.05 <= float(ratio) <= high + 0.05
 
 
 @pytest.mark.slow

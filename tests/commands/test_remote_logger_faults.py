@@ -19,7 +19,7 @@ from helpers.commands import wait_for
 from conftest import TINY_RUN, free_port
 
 HELPERS = "helpers.fault_callbacks"
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def _runs(tmp_path: Path) -> list[Path]:

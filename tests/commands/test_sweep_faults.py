@@ -47,7 +47,7 @@ def test_a_killed_job_process_fails_that_job_only(run_cli, small_mnist_dir, tmp_
         "+callbacks.hold.kl_weight=1e-3",
         data_dir=small_mnist_dir,
         background=True,
-        env={"PYTHONPATH": str(Path(__file__).parent)},
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     wait_for(marker, sweep)
     os.kill(int(marker.read_text()), signal.SIGKILL)  # as the out-of-memory killer does
@@ -77,7 +77,7 @@ def _held_sweep(run_cli, data_dir: Path, tmp_path: Path, *overrides: str):
         f"+callbacks.pause.gate={gate}",
         data_dir=data_dir,
         background=True,
-        env={"PYTHONPATH": str(Path(__file__).parent)},
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     wait_for(marker, sweep)
     return sweep, gate
