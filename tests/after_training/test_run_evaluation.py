@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,19 +12,15 @@ import vae_exp
 from conftest import TINY_RUN
 
 
+def _trained(run_dir: Path, data_dir: Path, *overrides: str) -> Path:
+    settings = [f"paths.run_dir={run_dir}", f"data.data_dir={data_dir}", *TINY_RUN, *overrides]
+    vae_exp.fit(vae_exp.compose([*settings, "logger=none", "callbacks=none"]))
+    return run_dir
+
+
 def test_evaluation_reads_the_runs_own_data_module(tmp_path, small_mnist_dir):
-    run_dir = tmp_path / "run"
-    vae_exp.fit(
-        vae_exp.compose(
-            [
-                f"paths.run_dir={run_dir}",
-                f"data.data_dir={small_mnist_dir}",
-                "data._target_=helpers.own_data.InvertedDigits",
-                *TINY_RUN,
-                "logger=none",
-                "callbacks=none",
-            ]
-        )
+    run_dir = _trained(
+        tmp_path / "run", small_mnist_dir, "data._target_=helpers.own_data.InvertedDigits"
     )
     own = vae_exp.evaluate(run_dir, num_samples=4, probes=False)
 
@@ -38,18 +36,7 @@ def test_evaluation_reads_the_runs_own_data_module(tmp_path, small_mnist_dir):
 
 
 def test_a_run_folder_that_names_a_function_as_its_data_is_refused(tmp_path, small_mnist_dir):
-    run_dir = tmp_path / "run"
-    vae_exp.fit(
-        vae_exp.compose(
-            [
-                f"paths.run_dir={run_dir}",
-                f"data.data_dir={small_mnist_dir}",
-                *TINY_RUN,
-                "logger=none",
-                "callbacks=none",
-            ]
-        )
-    )
+    run_dir = _trained(tmp_path / "run", small_mnist_dir)
     config = run_dir / "config.yaml"
     saved = yaml.safe_load(config.read_text())
     saved["data"] = {"_target_": "os.system", "command": f"touch {tmp_path / 'ran'}"}
