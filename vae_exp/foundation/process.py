@@ -82,14 +82,18 @@ def skip_missing_nvml() -> bool:
     return False
 
 
-@functools.cache
 def tune_for_training() -> dict[str, bool]:
     """Apply the settings (first call only, before any tensor work); which took effect.
 
     The commands call it when their task starts, after Hydra has parsed the
     command line: `--help`, `--cfg`, completion and refused arguments never
-    import PyTorch. Later calls return the first call's answer.
+    import PyTorch. Later calls return (a copy of) the first call's answer.
     """
+    return dict(_applied())
+
+
+@functools.cache
+def _applied() -> dict[str, bool]:
     flush_denormals()
     return {
         "flush_denormals": True,
