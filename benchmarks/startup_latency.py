@@ -79,9 +79,7 @@ def main() -> None:
                 seconds[name].append(first_step_seconds(checkout, Path(scratch)))
     print(f"{'checkout':16} {'median s':>9} {'min s':>7} {'max s':>7}")
     for name, values in seconds.items():
-        print(
-            f"{name:16} {statistics.median(values):9.2f} {min(values):7.2f} {max(values):7.2f}"
-        )
+        print(f"{name:16} {statistics.median(values):9.2f} {min(values):7.2f} {max(values):7.2f}")
     if args.other:
         ratio = statistics.median(seconds["other"]) / statistics.median(seconds["this checkout"])
         print(f"other / this checkout: {ratio:.2f}")

@@ -18,18 +18,27 @@ import json
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from torch.utils.data import TensorDataset
 
 from vae_exp.analysis.likelihood import IMPORTANCE_CHUNK, importance_sampled_log_likelihood
 from vae_exp.analysis.probes import knn_accuracy, linear_probe_accuracy
 from vae_exp.analysis.statistics import active_units, mean_kl_per_dimension
 from vae_exp.data.binarization import EVALUATION_SEED, binarized
-from vae_exp.data.datamodule import SPLITS
+from vae_exp.data.contract import (
+    SPLITS,
+    binarization,
+    check_data_module,
+    class_names,
+    count_images,
+    labelled_batches,
+    source_of,
+    split_loader,
+)
 from vae_exp.foundation import atomic
 from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.foundation.resources import require_decodable
@@ -41,23 +50,32 @@ from vae_exp.pipeline.building import build
 from vae_exp.runs.checkpoints import resolve_run_folder
 from vae_exp.runs.layout import EVALUATION_FILE
 from vae_exp.runs.loaded_run import Run, load_run
-from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
+from vae_exp.runs.locations import (
+    absolute,
+    default_data_dir,
+    fresh_file,
+    require_file_name,
+    writable_folder,
+)
 
 log = logging.getLogger(__name__)
 SPLIT_CHOICES = ("auto", *SPLITS)
 PER_IMAGE = (*TERMS, "nll")
 
 
-def choose_split(datamodule: Any, split: str) -> tuple[str, TensorDataset]:
-    """The split to evaluate and its images; `auto` is the test split where the data have one."""
+def choose_split(datamodule: Any, split: str) -> tuple[str, Iterable]:
+    """The split to evaluate and its loader; `auto` is the test split where the data have one."""
+    if split in ("auto", "test"):
+        datamodule.setup("test")
+    loader = None
     if split == "auto":
-        split = "test" if datamodule.split("test") is not None else "val"
-    dataset = datamodule.split(split)
-    if dataset is None:
-        raise ConfigError(
-            "split", split, f"val or train: the {datamodule.source_used} data set has no test split"
-        )
-    return split, dataset
+        loader = split_loader(datamodule, "test")
+        split = "test" if loader is not None else "val"
+    loader = loader or split_loader(datamodule, split)
+    if loader is None:
+        source = source_of(datamodule) or type(datamodule).__name__
+        raise ConfigError("split", split, f"val or train: the {source} data set has no test split")
+    return split, loader
 
 
 def per_image_figures(
@@ -84,17 +102,14 @@ def per_image_figures(
     return {**values, "nll": -log_px}, z_mean, log_var
 
 
-def latent_means(
-    model: VAE, images: torch.Tensor, labels: torch.Tensor, batch_size: int
-) -> torch.Tensor:
-    """The posterior means of `images` (of classes `labels`), in batches."""
+def latent_means(model: VAE, batches: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    """The posterior means of every (images, labels) batch, and the labels."""
+    means, labels = [], []
     with torch.no_grad():
-        return torch.cat(
-            [
-                model.encode(images[i : i + batch_size], labels[i : i + batch_size])[0]
-                for i in range(0, len(images), batch_size)
-            ]
-        )
+        for images, batch_labels in batches:
+            means.append(model.encode(images, batch_labels)[0])
+            labels.append(batch_labels)
+    return torch.cat(means), torch.cat(labels)
 
 
 def class_separation(
@@ -105,16 +120,53 @@ def class_separation(
     batch_size: int,
 ) -> dict[str, float | None]:
     """Linear-probe and k-NN accuracy on the evaluated split, fitted on the training split."""
-    train_images, train_labels = datamodule.split("train").tensors
+    batches = labelled_batches(split_loader(datamodule, "train"), batch_size)
+    if binarization(datamodule) != "none":  # encode binary images, as in training
+        batches = ((binarized(x, EVALUATION_SEED), y) for x, y in batches)
+    train_z, train_labels = latent_means(model, batches)
     if len(torch.unique(train_labels)) < 2:
         return {"linear_probe_accuracy": None, "knn_accuracy": None}  # one class: nothing to tell
-    if datamodule.binarize != "none":  # encode binary images, as in training
-        train_images = binarized(train_images, EVALUATION_SEED)
-    train_z = latent_means(model, train_images, train_labels, batch_size)
     return {
         "linear_probe_accuracy": linear_probe_accuracy(train_z, train_labels, z_mean, labels),
         "knn_accuracy": knn_accuracy(train_z, train_labels, z_mean, labels),
     }
+
+
+def dequantized(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """8-bit images in [0, 1] as uniformly dequantised values (level + u) / 256, u ~ U[0, 1)."""
+    levels = (images * 255).round()
+    return (levels + torch.rand(images.shape, generator=generator)) / 256
+
+
+DISCRETE_CONVENTION = "a discrete likelihood: the images as they are, no log 256 term"
+DENSITY_CONVENTION = "uniform dequantisation (level + u) / 256 and the D log 256 term"
+
+
+def dequantized_bits_per_dim(
+    model: VAE, batches: Iterable, num_samples: int, generator: torch.Generator
+) -> float:
+    """-log2 P(x) per dimension of 8-bit images under a density on [0, 1].
+
+    The images are uniformly dequantised, and D log 256 turns the density on
+    [0, 1] into probabilities of the 256 levels:
+    bits/dim = (-log p(y) + D log 256) / (D log 2).
+    """
+    total, images, dims = 0.0, 0, 1
+    with torch.no_grad():
+        for x, labels in batches:
+            y = dequantized(x, generator)
+            z_mean, log_var = model.encode(y, labels)
+            log_py = importance_sampled_log_likelihood(
+                y,
+                z_mean,
+                log_var,
+                lambda images, z, labels=labels: model.log_likelihood(images, z, labels),
+                num_samples,
+                generator=generator,
+            )
+            total -= log_py.sum().item()
+            images, dims = images + len(x), math.prod(x.shape[1:])
+    return (total / max(images, 1) + dims * math.log(256)) / (dims * math.log(2))
 
 
 def _mean_and_error(values: torch.Tensor) -> dict[str, float]:
@@ -156,18 +208,18 @@ def evaluate(
         raise UserError(f"run={run.folder} has no config.yaml, so its data set is unknown")
     model, run_dir, checkpoint = run.model, run.folder, run.checkpoint
     datamodule = run_data_module(run.config, run.folder, data_dir)
-    split, dataset = choose_split(datamodule, split)
-    images_at_once = min(batch_size, len(dataset))
+    datamodule.setup("fit")
+    image_shape = check_data_module(datamodule)
+    split, loader = choose_split(datamodule, split)
+    images_at_once = min(batch_size, count_images(loader))
     samples_at_once = min(num_samples, IMPORTANCE_CHUNK)
-    image_shape = tuple(dataset.tensors[0].shape[1:])
     require_decodable("batch_size", batch_size, images_at_once * samples_at_once, image_shape)
 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     columns: dict[str, list[torch.Tensor]] = defaultdict(list)
     with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            x, labels = (t[start : start + batch_size] for t in dataset.tensors)
+        for x, labels in labelled_batches(loader, batch_size):
             figures, z_mean, log_var = per_image_figures(model, x, labels, num_samples, generator)
             for name, values in {
                 **figures,
@@ -179,11 +231,40 @@ def evaluate(
     table = {name: torch.cat(values) for name, values in columns.items()}
     settings = {"num_samples": num_samples, "seed": seed}
     result = _summary(settings, split, run_dir, checkpoint, datamodule, table)
+    result["bits_per_dim"] = _bits_per_dim(
+        model,
+        result["nll"]["mean"],
+        image_shape,
+        labelled_batches(loader, batch_size),
+        num_samples,
+        seed,
+    )
     if probes:
         result.update(
             class_separation(model, datamodule, table["z_mean"], table["label"], batch_size)
         )
     return result
+
+
+def _bits_per_dim(
+    model: VAE,
+    nll: float,
+    image_shape: tuple[int, ...],
+    batches: Iterable,
+    num_samples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Bits per dimension, with the convention that fits the run's likelihood.
+
+    A discrete likelihood (Bernoulli) gives them from -log p(x) itself; a density
+    (Gaussian, continuous Bernoulli) needs a second pass on dequantised images.
+    """
+    if not getattr(model.likelihood, "is_density", False):
+        value = nll / (math.prod(image_shape) * math.log(2))
+        return {"value": value, "convention": DISCRETE_CONVENTION}
+    generator = torch.Generator().manual_seed(seed + 1)
+    value = dequantized_bits_per_dim(model, batches, num_samples, generator)
+    return {"value": value, "convention": DENSITY_CONVENTION}
 
 
 def run_data_module(config: DictConfig, run_dir: Path, data_dir: str | Path | None = None) -> Any:
@@ -195,6 +276,9 @@ def run_data_module(config: DictConfig, run_dir: Path, data_dir: str | Path | No
     data = copy.deepcopy(config.data)
     if data_dir:
         OmegaConf.update(data, "data_dir", absolute(data_dir), force_add=True)
+    if "cache_dir" in data:  # a received config names no place to write: the cache is this user's
+        own = Path(absolute(data_dir)) if data_dir else Path(default_data_dir())
+        OmegaConf.update(data, "cache_dir", str(own / "cache"))
     return build(data, "data")
 
 
@@ -220,13 +304,14 @@ def _summary(
             checkpoint.relative_to(run_dir) if checkpoint.is_relative_to(run_dir) else checkpoint
         ),
         "split": split,
-        "data_source": datamodule.source_used,
+        "data_source": source_of(datamodule),
         "images": len(labels),
         **settings,
         **{name: _mean_and_error(table[name]) for name in PER_IMAGE},
         "kl_per_dimension": mean_kl_per_dimension(table["z_mean"], table["log_var"]).tolist(),
         "active_units": active_units(table["z_mean"]),
         "per_digit": per_digit,
+        "class_names": {str(number): name for number, name in class_names(datamodule).items()},
     }
 
 
@@ -248,13 +333,18 @@ def format_table(result: dict[str, Any]) -> str:
     kl = ", ".join(f"{v:.3f}" for v in result["kl_per_dimension"])
     lines.append(f"  KL per dimension (nats): {kl}")
     lines.append(f"  active units: {result['active_units']} of {len(result['kl_per_dimension'])}")
+    if "bits_per_dim" in result:
+        bits = result["bits_per_dim"]
+        lines.append(f"  bits per dimension: {bits['value']:.4f} ({bits['convention']})")
     for key, label in (("linear_probe_accuracy", "linear probe"), ("knn_accuracy", "5-NN")):
         if result.get(key) is not None:
             lines.append(f"  {label} accuracy on the latent means: {result[key]:.4f}")
-    lines.append(f"  {'digit':8}{'images':>8}{'loss':>10}{'-ELBO':>10}{'-log p(x)':>11}")
+    label_of = result.get("class_names") or {}
+    width = max([8, *(len(name) + 2 for name in label_of.values())])
+    lines.append(f"  {'class':{width}}{'images':>8}{'loss':>10}{'-ELBO':>10}{'-log p(x)':>11}")
     for digit, row in result["per_digit"].items():
         lines.append(
-            f"  {digit:8}{row['images']:8d}{row['loss']:10.4f}"
+            f"  {label_of.get(digit, digit):{width}}{row['images']:8d}{row['loss']:10.4f}"
             f"{row['neg_elbo']:10.2f}{row['nll']:11.2f}"
         )
     return "\n".join(lines)

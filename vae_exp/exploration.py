@@ -29,7 +29,7 @@ from vae_exp.runs.layout import FIGURES_DIR
 from vae_exp.runs.locations import absolute, fresh_file, require_file_name, writable_folder
 
 log = logging.getLogger(__name__)
-_ZOOM = 8  # a single 28-pixel digit is drawn at 224 pixels
+_DRAWN_SIDE = 224  # a single image is drawn about this large: a 28-pixel digit 8 times
 
 
 def latent_vector(
@@ -137,7 +137,8 @@ def explore(cfg: DictConfig) -> list[Path]:
         for drawing, path in zip(drawings, paths, strict=True):
             images = model.decode(drawing.vectors, label)
             if drawing.kind == "vector":
-                image = images[0].repeat_interleave(_ZOOM, dim=-1).repeat_interleave(_ZOOM, dim=-2)
+                zoom = max(1, round(_DRAWN_SIDE / max(images.shape[-2:])))
+                image = images[0].repeat_interleave(zoom, dim=-1).repeat_interleave(zoom, dim=-2)
                 picture = image
             else:
                 picture = tile_grid(images, ncol=len(drawing.values))

@@ -19,14 +19,20 @@ DIGIT_COLOURS = colormaps["tab10"]
 
 
 def tile_grid(images: torch.Tensor, ncol: int, gap: int = 1) -> torch.Tensor:
-    """Tile images (N, 1, H, W) into one (1, R*H + (R-1)*gap, C*W + (C-1)*gap) image.
+    """Tile images (N, C, H, W) into one (C, R*H + (R-1)*gap, K*W + (K-1)*gap) image.
 
-    Tiles are separated by `gap` grey pixels, with no border around the whole.
+    Tiles are separated by `gap` grey pixels, with no border around the whole;
+    grey images stay one channel, colour images three.
     """
     grid = make_grid(images.detach().float().cpu(), nrow=ncol, padding=gap, pad_value=GAP_VALUE)
     if gap:
         grid = grid[:, gap:-gap, gap:-gap]
-    return grid[:1]
+    return grid[: images.shape[1]]
+
+
+def image_array(image: torch.Tensor) -> torch.Tensor:
+    """An image (C, H, W) as matplotlib draws it: (H, W) for grey, (H, W, 3) for colour."""
+    return image[0] if image.shape[0] == 1 else image.permute(1, 2, 0).clamp(0, 1)
 
 
 def reconstruction_grid(
@@ -58,13 +64,13 @@ def latent_grid_figure(
     Columns follow `dim_x`, rows `dim_y` with the highest value at the top, and
     the ticks sit at the centres of the tiles.
     """
-    _, height, width = grid.shape
+    height, width = grid.shape[-2:]
     tile_h = (height + gap) // len(values_y)
     tile_w = (width + gap) // len(values_x)
     size = max(4.0, min(10.0, width / 40))
     fig = Figure(figsize=(size, size * height / width + 0.6))
     ax = fig.add_subplot()
-    ax.imshow(grid[0].numpy(), cmap="Greys_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(image_array(grid).numpy(), cmap="Greys_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([c * tile_w + (tile_w - gap) / 2 - 0.5 for c in range(len(values_x))])
     ax.set_xticklabels(_tick_labels(values_x))
     ax.set_yticks([r * tile_h + (tile_h - gap) / 2 - 0.5 for r in range(len(values_y))])

@@ -1,6 +1,7 @@
 """Lightning callbacks: epoch log, latent-space pictures and statistics, HPARAMS."""
 
 from vae_exp.callbacks.epoch_log import EpochLog
+from vae_exp.callbacks.factor_walks import FactorWalks
 from vae_exp.callbacks.hparams import HyperparameterSummary
 from vae_exp.callbacks.interrupt import InterruptCheckpoint
 from vae_exp.callbacks.latent_grid import LatentGrid
@@ -12,6 +13,7 @@ from vae_exp.callbacks.reconstructions import Reconstructions
 
 __all__ = [
     "EpochLog",
+    "FactorWalks",
     "HyperparameterSummary",
     "InterruptCheckpoint",
     "LatentGrid",

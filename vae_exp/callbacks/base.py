@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from vae_exp.foundation import atomic
 from vae_exp.foundation.values import require_int
 from vae_exp.loggers.adapters import log_pictures
 from vae_exp.loggers.pictures import Picture
+from vae_exp.models.batches import labels_or_zeros
 from vae_exp.runs.layout import FIGURES_DIR
 
 log = logging.getLogger(__name__)
@@ -52,27 +54,31 @@ def validation_loader(trainer: pl.Trainer) -> Iterable:
 def validation_image(trainer: pl.Trainer, index: int) -> tuple[torch.Tensor, int]:
     """The index-th image of the validation set, and its class."""
     seen = 0
-    for images, labels in validation_loader(trainer):
+    for batch in validation_loader(trainer):
+        images, labels = labels_or_zeros(batch)
         if index < seen + len(images):
             return images[index - seen], int(labels[index - seen])
         seen += len(images)
     raise ValueError(f"image index {index} is out of range: the validation set has {seen} images")
 
 
-def validation_examples(trainer: pl.Trainer, per_digit: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first `per_digit` validation images of each digit, sorted by digit.
+def validation_examples(trainer: pl.Trainer, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` validation images shared evenly over the classes, sorted by class.
 
-    The validation loader does not shuffle, so these are the same images every epoch.
+    The first of each class: the validation loader does not shuffle, so these
+    are the same images every epoch. Unlabelled images are one class.
     """
     kept: dict[int, list[torch.Tensor]] = {}
-    for images, labels in validation_loader(trainer):
+    for batch in validation_loader(trainer):
+        images, labels = labels_or_zeros(batch)
         for image, label in zip(images, labels.tolist(), strict=True):
-            if len(kept.setdefault(label, [])) < per_digit:
+            if len(kept.setdefault(label, [])) < count:
                 kept[label].append(image)
-    digits = sorted(kept)
-    x = torch.stack([image for d in digits for image in kept[d]])
-    y = torch.tensor([d for d in digits for _ in kept[d]])
-    return x, y
+    classes = sorted(kept)
+    per_class = math.ceil(count / len(classes))
+    x = torch.stack([image for c in classes for image in kept[c][:per_class]])
+    y = torch.tensor([c for c in classes for _ in kept[c][:per_class]])
+    return x[:count], y[:count]
 
 
 def drawn_classes(pl_module: pl.LightningModule) -> list[int | None]:

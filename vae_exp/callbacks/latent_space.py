@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytorch_lightning as pl
 import torch
 
-from vae_exp.analysis.figures import latent_scatter_figure
+from vae_exp.analysis.figures import GAP_VALUE, latent_scatter_figure
 from vae_exp.analysis.latent_vectors import check_dims
 from vae_exp.analysis.statistics import principal_components
 from vae_exp.callbacks.base import (
@@ -18,6 +18,7 @@ from vae_exp.callbacks.base import (
     validation_loader,
 )
 from vae_exp.foundation.values import require_choice, require_dims, require_int, require_within
+from vae_exp.models.batches import first_images, labels_or_zeros
 
 
 class LatentSpace(FigureCallback):
@@ -59,7 +60,7 @@ class LatentSpace(FigureCallback):
         self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
     ) -> None:
         if len(self.latents) < self.max_points:
-            self.latents.add(outputs, batch[1])
+            self.latents.add(outputs, labels_or_zeros(batch)[1])
 
     def check_for(self, latent_dim: int, val_images: int, image_shape: Sequence[int]) -> None:
         if self.method == "dims":
@@ -107,10 +108,16 @@ class LatentSpace(FigureCallback):
 
 
 def _first_images(trainer: pl.Trainer, n: int) -> torch.Tensor:
-    images, count = [], 0
-    for batch, _ in validation_loader(trainer):
-        images.append(batch[: n - count])
-        count += len(images[-1])
-        if count >= n:
-            break
-    return torch.cat(images)
+    """The projector's sprite: the first n validation images, grey or colour, made square.
+
+    TensorBoard's sprite sheet takes square images only: others are centred on grey.
+    """
+    images = first_images(validation_loader(trainer), n)
+    height, width = images.shape[-2:]
+    side = max(height, width)
+    if height == width:
+        return images
+    square = images.new_full((*images.shape[:2], side, side), GAP_VALUE)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[..., top : top + height, left : left + width] = images
+    return square

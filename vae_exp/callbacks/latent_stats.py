@@ -8,6 +8,7 @@ import torch
 from vae_exp.analysis.statistics import ACTIVE_UNIT_THRESHOLD, active_units, mean_kl_per_dimension
 from vae_exp.callbacks.base import ValidationLatents
 from vae_exp.foundation.values import require_int, require_number
+from vae_exp.models.batches import labels_or_zeros
 from vae_exp.models.metrics import ACTIVE_UNITS, kl_dim_name, latent_stat_names
 
 
@@ -39,7 +40,7 @@ class LatentStats(pl.Callback):
     def on_validation_batch_end(
         self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
     ) -> None:
-        self.latents.add(outputs, batch[1])
+        self.latents.add(outputs, labels_or_zeros(batch)[1])
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         last = trainer.current_epoch + 1 >= (trainer.max_epochs or 0)

@@ -21,7 +21,7 @@ class Reconstructions(FigureCallback):
     validation set, the same every epoch, so changes show learning only.
 
     Args:
-        num_images: how many images, shared out evenly over the digits.
+        num_images: how many images, shared out evenly over the classes.
         ncol: images per row.
         every_n_epochs: see `FigureCallback`.
     """
@@ -42,9 +42,7 @@ class Reconstructions(FigureCallback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, final: bool
     ) -> dict[str, Picture]:
         if self._images is None:
-            digits = len(getattr(trainer.datamodule, "digits", ())) or 10
-            images, labels = validation_examples(trainer, math.ceil(self.num_images / digits))
-            self._images, self._labels = images[: self.num_images], labels[: self.num_images]
+            self._images, self._labels = validation_examples(trainer, self.num_images)
         x = self._images.to(pl_module.device)
         recon = pl_module(x, self._labels)
         return {"images/reconstructions": reconstruction_grid(x, recon, self.ncol)}

@@ -12,9 +12,11 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from vae_exp.data.batches import WholeBatches, keep_batch
-from vae_exp.data.binarization import EVALUATION_SEED, binarized_set, fresh_draw
-from vae_exp.data.mnist_sources import MNISTArrays, load_mnist
+from vae_exp.data.binarization import BINARIZATIONS, EVALUATION_SEED, binarized_set, fresh_draw
+from vae_exp.data.datasets import DATASETS
+from vae_exp.data.mnist_sources import SOURCES, MNISTArrays, load_mnist
 from vae_exp.foundation.errors import ConfigError
+from vae_exp.foundation.values import is_int, require_choice, require_int, require_number
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,14 @@ def select_digits(
     keep = torch.isin(labels, torch.tensor(list(digits), dtype=labels.dtype))
     pixels = images[keep].to(torch.float32).div_(255.0).unsqueeze(1)
     return TensorDataset(pixels, labels[keep].clone())
+
+
+def check_val_split(value: object) -> None:
+    """A share of the training images in [0, 1), or a number of them."""
+    require_number("val_split", value, minimum=0.0)
+    if value >= 1 and not is_int(value):
+        allowed = "a share in [0, 1), or a whole number of images, e.g. 10000"
+        raise ConfigError("val_split", value, allowed)
 
 
 def hold_out(dataset: TensorDataset, share: float, seed: int) -> tuple[TensorDataset, ...]:
@@ -83,6 +93,13 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
         dataset: str = "mnist",
     ) -> None:
         super().__init__()
+        require_int("batch_size", batch_size, minimum=1)
+        require_int("eval_batch_size", eval_batch_size, minimum=1)
+        require_int("num_workers", num_workers, minimum=0)
+        require_choice("source", source, SOURCES)
+        require_choice("dataset", dataset, tuple(DATASETS))
+        check_val_split(val_split)
+        require_choice("binarize", binarize, BINARIZATIONS)
         self.digits = tuple(int(d) for d in digits)
         self.data_dir = str(data_dir)
         self.source = source
@@ -146,6 +163,19 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
             return [fresh_draw(images), *rest]
         return batch
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (1, 28, 28)
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        return self.digits
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        names = DATASETS[self.dataset].classes
+        return tuple(names[d] for d in self.digits)
+
     def split(self, name: str) -> TensorDataset | None:
         """The images of split `name` (train, val, test); None for a test split the data lack."""
         if name not in SPLITS:
@@ -158,6 +188,12 @@ class MNISTDigitsDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """The test split's images; AttributeError for a source without one (the sample)."""
+        if self.split("test") is None:
+            raise AttributeError(f"the {self.source_used} data set has no test split")
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
 
     def _loader(self, dataset: TensorDataset | None, batch_size: int, shuffle: bool) -> DataLoader:
         if dataset is None:

@@ -23,7 +23,11 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class Likelihood(nn.Module):
-    """p(x | z) from the decoder's per-pixel output."""
+    """p(x | z) from the decoder's per-pixel output, each channel of each pixel on its own."""
+
+    # Whether log_prob is a density on [0, 1] (scored on dequantised 8-bit images for
+    # bits per dimension) rather than a probability of the values themselves.
+    is_density = False
 
     def log_prob(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """log p(x | z) of each pixel, the shape of x."""
@@ -56,6 +60,8 @@ class Bernoulli(Likelihood):
 class ContinuousBernoulli(Likelihood):
     """The properly normalised density on [0, 1] (Loaiza-Ganem & Cunningham, 2019)."""
 
+    is_density = True
+
     def log_prob(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return ContinuousBernoulliDistribution(logits=output).log_prob(x)
 
@@ -84,6 +90,7 @@ class Gaussian(Likelihood):
         sigma: the standard deviation, a number in [1e-3, 1e2], or `learned`.
     """
 
+    is_density = True
     MIN_SIGMA, MAX_SIGMA = 1e-3, 1e2
     MIN_LOG_SIGMA, MAX_LOG_SIGMA = math.log(MIN_SIGMA), math.log(MAX_SIGMA)
 

@@ -13,6 +13,7 @@ import torch
 
 from vae_exp.foundation.errors import ConfigError, DivergenceError
 from vae_exp.models import reparameterization as reparam
+from vae_exp.models.batches import unpack_batch
 from vae_exp.models.components import OptimizerFactory, build_module, optimizer_factory, plain
 from vae_exp.models.likelihoods import Likelihood
 from vae_exp.models.losses import LossTerms, batch_mean
@@ -72,6 +73,9 @@ class VAE(pl.LightningModule):
         conditional: a conditional VAE: encoder and decoder also receive the class
             label, one-hot over `classes` (the networks get `condition_size`).
         classes: the class numbers a conditional VAE knows, e.g. [1, 8].
+        image_shape: the images' (channels, height, width), given to networks that take
+            `image_shape` and have none set; training fills it in from the data. None:
+            the networks' own default, the reference data's (1, 28, 28).
 
     Example:
         >>> vae = VAE(latent_dim=2, optimizer={"_target_": "torch.optim.Adam", "lr": 1e-3})
@@ -92,6 +96,7 @@ class VAE(pl.LightningModule):
         kl_warmup_epochs: int = 0,
         conditional: bool = False,
         classes: Sequence[int] | None = None,
+        image_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         reparam.check_reparameterization(reparameterization)
@@ -102,6 +107,7 @@ class VAE(pl.LightningModule):
         likelihood = plain(likelihood or REFERENCE_LIKELIHOOD)
         objective = plain(objective or REFERENCE_OBJECTIVE)
         classes = None if classes is None else [int(c) for c in classes]
+        image_shape = None if image_shape is None else [int(n) for n in image_shape]
         ignored = [] if isinstance(optimizer, dict) else ["optimizer"]
         self.save_hyperparameters(ignore=ignored, logger=False)
         self.latent_dim = latent_dim
@@ -113,6 +119,7 @@ class VAE(pl.LightningModule):
             if not self.classes:
                 raise ConfigError("classes", [], "the class numbers of a conditional VAE")
             encoder, decoder = _conditioned(encoder, decoder, len(self.classes))
+        encoder, decoder = _shaped(encoder, image_shape), _shaped(decoder, image_shape)
         self.encoder = build_module(encoder, "encoder")
         self.decoder = build_module(decoder, "decoder")
         self.likelihood: Likelihood = build_module(likelihood, "likelihood", Likelihood)
@@ -218,29 +225,31 @@ class VAE(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._train_sums = torch.zeros(len(TERMS) + 1, device=self.device)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        terms = self.loss_terms(batch[0], batch[1], self.kl_scale())
+    def training_step(self, batch: Any, batch_idx: int):
+        images, labels = unpack_batch(batch)
+        terms = self.loss_terms(images, labels, self.kl_scale())
         if not torch.isfinite(terms.loss):
             raise DivergenceError(self._divergence_message(terms))
         # Summed here and logged once per epoch: a `self.log` call per term and step costs
         # about a tenth of a small model's training time.
-        n = len(batch[0])
+        n = len(images)
         values = torch.stack([getattr(terms, name).detach() for name in TERMS])
         self._train_sums += torch.cat([values * n, values.new_tensor([n])])
         if self.trainer.global_step % self.trainer.log_every_n_steps == 0:
             self.log(TRAIN_LOSS_STEP, terms.loss, on_step=True, on_epoch=False, prog_bar=True)
         return terms.loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+    def validation_step(self, batch: Any, batch_idx: int):
         """Logs the val/ terms; returns the posterior too, for the latent-space callbacks.
 
         In full precision even when training uses mixed precision, so that the
         reported figures measure the model, not the rounding of a training mode.
         """
+        images, labels = unpack_batch(batch)
         with torch.autocast(self.device.type, enabled=False):
-            per_image, z_mean, posterior_log_var = self.per_image_terms(batch[0], batch[1])
+            per_image, z_mean, posterior_log_var = self.per_image_terms(images, labels)
         terms = batch_mean(per_image)
-        self._log_terms("val", terms, len(batch[0]))
+        self._log_terms("val", terms, len(images))
         return {"loss": terms.loss, "z_mean": z_mean, "posterior_log_var": posterior_log_var}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -300,15 +309,37 @@ class VAE(pl.LightningModule):
         return self.optimizer_factory(self.parameters())
 
 
+def _network_class(config: Mapping[str, Any]) -> Any:
+    """The class a network config names, or None where it cannot be found (refused later)."""
+    module, _, name = str(config.get("_target_")).rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _shaped(config: dict[str, Any], image_shape: list[int] | None) -> dict[str, Any]:
+    """A network config with the data's image shape, where the class takes one and none is set.
+
+    An `image_shape` of null means the data's; without one, the class's own default.
+    """
+    if "image_shape" in config and config["image_shape"] is None:
+        config = {key: value for key, value in config.items() if key != "image_shape"}
+    if image_shape is None or config.get("image_shape") is not None:
+        return config
+    found = _network_class(config)
+    if found is None or "image_shape" not in inspect.signature(found).parameters:
+        return config
+    return {**config, "image_shape": image_shape}
+
+
 def _conditioned(
     encoder: dict[str, Any], decoder: dict[str, Any], classes: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The network configs with `condition_size`, refused for a network that does not take it."""
     for part in (encoder, decoder):
-        target = str(part.get("_target_"))
-        module, _, name = target.rpartition(".")
-        found = getattr(importlib.import_module(module), name, None)
+        found = _network_class(part)
         if found is not None and "condition_size" not in inspect.signature(found).parameters:
-            allowed = f"false: {name} takes no condition_size (network=conv or mlp do)"
+            allowed = f"false: {found.__name__} takes no condition_size (network=conv or mlp do)"
             raise ConfigError("conditional", True, allowed)
     return {**encoder, "condition_size": classes}, {**decoder, "condition_size": classes}

@@ -14,9 +14,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, ListConfig
 
-from vae_exp.data.binarization import BINARIZATIONS
-from vae_exp.data.datasets import DATASETS
-from vae_exp.data.mnist_sources import SOURCES
+from vae_exp.data.contract import class_numbers
 from vae_exp.foundation.errors import ConfigError
 from vae_exp.foundation.resources import require_decodable
 from vae_exp.foundation.values import is_int, plain, require_choice, require_int, require_number
@@ -24,6 +22,7 @@ from vae_exp.loggers.adapters import check_loggers
 from vae_exp.models.initialization import check_init
 from vae_exp.models.likelihoods import check_sigma
 from vae_exp.models.reparameterization import REPARAMETERIZATIONS
+from vae_exp.pipeline.building import build
 
 # Above this the KL term alone overflows float32 (it is of order 1 to 100 per image).
 MAX_KL_WEIGHT = 1e6
@@ -41,22 +40,22 @@ def check_train_config(cfg: DictConfig, on_this_machine: bool = True) -> None:
     require_int("latent_dim", cfg.latent_dim, minimum=1)
     require_number("kl_weight", cfg.kl_weight, minimum=0.0, maximum=MAX_KL_WEIGHT)
     require_int("seed", cfg.seed, minimum=0)
-    require_int("data.batch_size", cfg.data.batch_size, minimum=1)
-    if "eval_batch_size" in cfg.data:  # runs saved before the setting existed lack it
-        require_int("data.eval_batch_size", cfg.data.eval_batch_size, minimum=1)
-    require_int("data.num_workers", cfg.data.num_workers, minimum=0)
-    require_choice("data.source", cfg.data.source, SOURCES)
-    require_choice("data.dataset", cfg.data.get("dataset", "mnist"), tuple(DATASETS))
-    _check_val_split(cfg.data.val_split)
     require_choice("model.reparameterization", cfg.model.reparameterization, REPARAMETERIZATIONS)
-    require_choice("data.binarize", cfg.data.get("binarize", "none"), BINARIZATIONS)
     check_model_choices(cfg)
     require_number("optimizer.lr", cfg.optimizer.lr, minimum=0.0, strict=True)
     check_trainer(cfg.trainer)
     if on_this_machine:
         check_accelerator(cfg.trainer.get("accelerator", "auto"))
-    check_folders(cfg.paths.output_root, cfg.data.data_dir)
+    check_folders(cfg.paths.output_root, cfg.data.get("data_dir", cfg.paths.data_dir))
     check_loggers(cfg.get("logger"))
+    build(cfg.data, "data")  # each data module checks its own settings as it is made
+
+
+def check_conditional_data(conditional: bool, datamodule: Any) -> None:
+    """A conditional VAE needs labelled data that say their classes."""
+    if conditional and class_numbers(datamodule) is None:
+        name = type(datamodule).__name__
+        raise ConfigError("conditional", True, f"false: {name} names no classes (`classes`)")
 
 
 def check_model_choices(cfg: DictConfig) -> None:
@@ -68,7 +67,7 @@ def check_model_choices(cfg: DictConfig) -> None:
         if not sizes or not all(is_int(h) and h >= 1 for h in sizes):
             allowed = "a non-empty list of layer sizes >= 1, e.g. network.hidden=[400]"
             raise ConfigError("network.hidden", plain(hidden), allowed)
-    if "image_shape" in network:
+    if network.get("image_shape") is not None:  # null: the data's shape
         shape = network.image_shape
         if not (isinstance(shape, (list, ListConfig)) and len(shape) == 3):
             raise ConfigError("network.image_shape", plain(shape), "[channels, height, width]")
@@ -98,18 +97,23 @@ def check_image_shape(network: DictConfig, data_shape: tuple[int, ...]) -> None:
         raise ConfigError("network.image_shape", plain(shape), allowed)
 
 
-def check_batch_sizes(data: DictConfig, datamodule: Any, image_shape: tuple[int, ...]) -> None:
+def check_batch_sizes(
+    data: DictConfig, train_images: int, val_images: int, image_shape: tuple[int, ...]
+) -> None:
     """Refuse a batch larger than the training set, or batches whose steps cannot fit in memory.
 
-    A validation batch larger than the validation set is simply the whole set.
+    A validation batch larger than the validation set is simply the whole set. A
+    data module of your own without a `batch_size` setting is taken as it is.
     """
-    train_images, batch_size = len(datamodule.train_set), data.batch_size
+    batch_size = data.get("batch_size")
+    if batch_size is None:
+        return
     if batch_size > train_images:
         allowed = f"at most the training set's {train_images} images"
         raise ConfigError("data.batch_size", batch_size, allowed)
     require_decodable("data.batch_size", batch_size, batch_size, image_shape, training=True)
     if "eval_batch_size" in data:
-        validated = min(data.eval_batch_size, len(datamodule.val_set))
+        validated = min(data.eval_batch_size, val_images)
         require_decodable("data.eval_batch_size", data.eval_batch_size, validated, image_shape)
 
 
@@ -175,14 +179,6 @@ def _check_batch_limit(setting: str, value: object) -> None:
     raise ConfigError(
         setting, value, "null (all batches), a number of batches >= 1, or a share in (0, 1]"
     )
-
-
-def _check_val_split(value: object) -> None:
-    """A share of the training images in [0, 1), or a number of them."""
-    require_number("data.val_split", value, minimum=0.0)
-    if value >= 1 and not is_int(value):
-        allowed = "a share in [0, 1), or a whole number of images, e.g. 10000"
-        raise ConfigError("data.val_split", value, allowed)
 
 
 def _check_digits(digits: object) -> None:

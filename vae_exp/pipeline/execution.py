@@ -18,11 +18,23 @@ from pytorch_lightning.callbacks import ProgressBar
 
 from vae_exp.callbacks.base import FigureCallback
 from vae_exp.callbacks.run_record import EpochRecord
+from vae_exp.data.contract import (
+    check_data_module,
+    class_numbers,
+    count_images,
+    source_of,
+    split_loader,
+)
 from vae_exp.foundation.atomic import DiskFullError
 from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.foundation.process import tune_for_training
 from vae_exp.pipeline.building import build, check_callbacks, instantiate_all
-from vae_exp.pipeline.checks import check_batch_sizes, check_image_shape, check_optimized_metric
+from vae_exp.pipeline.checks import (
+    check_batch_sizes,
+    check_conditional_data,
+    check_image_shape,
+    check_optimized_metric,
+)
 from vae_exp.pipeline.plan import RunPlan
 from vae_exp.runs import record as run_record
 
@@ -53,12 +65,15 @@ def execute(plan: RunPlan) -> dict[str, Any]:
 
     datamodule = build(cfg.data, "data")
     datamodule.setup("fit")  # fails here, before training, if the data cannot be had
-    image_shape = tuple(datamodule.train_set.tensors[0].shape[1:])
+    image_shape = check_data_module(datamodule)
     check_image_shape(cfg.network, image_shape)
-    check_batch_sizes(cfg.data, datamodule, image_shape)
-    model = build(cfg.model, "model")
+    check_conditional_data(cfg.get("conditional", False), datamodule)
+    val_images = count_images(split_loader(datamodule, "val"))
+    train_images = count_images(split_loader(datamodule, "train"))
+    check_batch_sizes(cfg.data, train_images, val_images, image_shape)
+    model = build(cfg.model, "model", **model_shape_and_classes(cfg, datamodule, image_shape))
     named = instantiate_all(cfg.get("callbacks"), "callbacks")
-    check_callbacks(named, model.latent_dim, len(datamodule.val_set), image_shape)
+    check_callbacks(named, model.latent_dim, val_images, image_shape)
     callbacks = [*named.values(), EpochRecord(cfg.paths.run_dir)]
     if not cfg.trainer.get("enable_progress_bar", True):  # Lightning refuses a bar it may not show
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
@@ -100,10 +115,21 @@ def execute(plan: RunPlan) -> dict[str, Any]:
         "interrupted" if trainer.interrupted else "completed",
         metrics={} if keep_recorded else None,
         wall_time_s=round(time.perf_counter() - started, 2),
-        data_source=datamodule.source_used,
+        data_source=source_of(datamodule),
         best_checkpoint=_best_checkpoint(trainer, run_dir),
         process_settings=process_settings,
     )
+
+
+def model_shape_and_classes(
+    cfg: Any, datamodule: Any, image_shape: tuple[int, ...]
+) -> dict[str, Any]:
+    """What the model takes from the data: the image shape, and a conditional VAE's classes."""
+    found = {"image_shape": list(image_shape)}
+    classes = class_numbers(datamodule)
+    if cfg.get("conditional", False) and classes is not None:
+        found["classes"] = list(classes)
+    return found
 
 
 def describe_error(error: BaseException) -> str:
