@@ -208,7 +208,6 @@ def evaluate(
         raise UserError(f"run={run.folder} has no config.yaml, so its data set is unknown")
     model, run_dir, checkpoint = run.model, run.folder, run.checkpoint
     datamodule = run_data_module(run.config, run.folder, data_dir)
-    datamodule.setup("fit")
     image_shape = check_data_module(datamodule)
     split, loader = choose_split(datamodule, split)
     images_at_once = min(batch_size, count_images(loader))

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
-from omegaconf import DictConfig, OmegaConf
+from helpers.explore_settings import explore_settings
 
 import vae_exp
 from vae_exp.exploration import explore
 from vae_exp.foundation.errors import ConfigError
 from vae_exp.models.vae import VAE
 
-from conftest import CONFIG_DIR, train_tiny
-
-
-def _explore_settings(run_dir: Path, **chosen) -> DictConfig:
-    settings = OmegaConf.load(CONFIG_DIR / "explore.yaml")
-    for key in ("defaults", "hydra"):
-        settings.pop(key)
-    settings.run = str(run_dir)
-    for key, value in chosen.items():
-        OmegaConf.update(settings, key, value)
-    return settings
+from conftest import train_tiny
 
 
 def test_a_conditional_vae_draws_each_class_and_the_one_asked_for(
@@ -40,16 +28,16 @@ def test_a_conditional_vae_draws_each_class_and_the_one_asked_for(
         with pytest.raises(ValueError, match=r"classes \[3\] are not among"):
             run.model.decode(z, 3)
 
-    written = explore(_explore_settings(run_dir, z=[0, 0, 0, 0], label=8, out=str(tmp_path)))
+    written = explore(explore_settings(run_dir, z=[0, 0, 0, 0], label=8, out=str(tmp_path)))
     assert [p.name for p in written] == ["z_0_0_0_0_label8.png"]
     with pytest.raises(ConfigError, match=r"label=None is not allowed: one of the run's classes"):
-        explore(_explore_settings(run_dir, z=[0, 0, 0, 0]))
+        explore(explore_settings(run_dir, z=[0, 0, 0, 0]))
 
 
 def test_label_is_refused_for_a_run_that_is_not_conditional(compose_train, small_mnist_dir):
     _, run_dir = train_tiny(compose_train, small_mnist_dir, "network=mlp")
     with pytest.raises(ConfigError, match="label=8 is not allowed: null: the run is not"):
-        explore(_explore_settings(run_dir, z=[0, 0, 0, 0], label=8))
+        explore(explore_settings(run_dir, z=[0, 0, 0, 0], label=8))
 
 
 def test_conditional_needs_a_network_that_takes_the_label():

@@ -37,14 +37,16 @@ class DataContractError(UserError):
 
 
 def check_data_module(datamodule: Any) -> tuple[int, int, int]:
-    """The data's image shape (C, H, W), after checking one validation batch.
+    """Set the data module up and return its image shape (C, H, W), from one validation batch.
 
     Raises DataContractError for a module that is not a `LightningDataModule`,
-    lacks a loader, or yields batches of another form.
+    lacks a loader, or yields batches of another form; whatever `setup` raises
+    (the data cannot be had) comes first.
     """
     name = type(datamodule).__name__
     if not isinstance(datamodule, pl.LightningDataModule):
         raise DataContractError(f"data: {name} is not a LightningDataModule")
+    datamodule.setup("fit")
     loader = split_loader(datamodule, "val")
     if loader is None or split_loader(datamodule, "train") is None:
         raise DataContractError(f"data: {name} needs train_dataloader() and val_dataloader()")

@@ -21,8 +21,20 @@ def build(config: DictConfig, setting: str, **kwargs: Any) -> Any:
             raise cause.within(setting) from None
         if isinstance(cause, UserError):
             raise cause from None
+        deeper = _user_error_within(cause)
+        if deeper is not None:  # a part's own part refused (conv64 and the image size, say)
+            raise deeper from None
         reason = str(cause or error).strip().splitlines()[-1]
         raise UserError(f"{setting} cannot be built: {reason}") from None
+
+
+def _user_error_within(error: BaseException | None) -> UserError | None:
+    """The UserError a chain of nested instantiation errors started from, if one did."""
+    while error is not None:
+        if isinstance(error, UserError):
+            return error
+        error = error.__cause__
+    return None
 
 
 def instantiate_all(group: DictConfig | None, setting: str = "callbacks") -> dict[str, Any]:

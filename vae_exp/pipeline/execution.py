@@ -64,8 +64,7 @@ def execute(plan: RunPlan) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = build(cfg.data, "data")
-    datamodule.setup("fit")  # fails here, before training, if the data cannot be had
-    image_shape = check_data_module(datamodule)
+    image_shape = check_data_module(datamodule)  # fails here, before training, without data
     check_image_shape(cfg.network, image_shape)
     check_conditional_data(cfg.get("conditional", False), datamodule)
     val_images = count_images(split_loader(datamodule, "val"))

@@ -24,7 +24,7 @@ from vae_exp.foundation.errors import UserError
 log = logging.getLogger(__name__)
 
 # Settings that name data to read, never a place to write: they may lie anywhere.
-READ_ONLY_SETTINGS = frozenset({"data.data_dir", "paths.data_dir"})
+READ_ONLY_SETTINGS = frozenset({"data.data_dir", "paths.data_dir", "data.path"})
 _FILE_SCHEMES = ("file", "sqlite")
 # Setting names that hold a place: a relative value there is a folder in the working directory.
 LOCATION_ENDINGS = ("dir", "dirpath", "path", "root", "uri", "location", "folder")
