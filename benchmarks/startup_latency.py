@@ -40,8 +40,11 @@ class FirstStep(pl.Callback):
         os._exit(0)  # the time to the first step is measured; nothing after it matters
 
 
-def first_step_seconds(checkout: Path, scratch: Path) -> float:
-    """Seconds from starting the command to its first training step, in a fresh process."""
+def first_step_seconds(checkout: Path, scratch: Path, overrides: tuple[str, ...] = ()) -> float:
+    """Seconds from starting the command to its first training step, in a fresh process.
+
+    `overrides` change the reference run (another data set, say).
+    """
     marker = scratch / "first_step"
     marker.unlink(missing_ok=True)
     env = {
@@ -56,6 +59,7 @@ def first_step_seconds(checkout: Path, scratch: Path) -> float:
         "trainer.enable_progress_bar=false",
         "+callbacks.first_step._target_=startup_latency.FirstStep",
         f"+callbacks.first_step.marker={marker}",
+        *overrides,
     ]
     started = time.time()
     subprocess.run(command, env=env, cwd=scratch, capture_output=True, check=False)

@@ -65,7 +65,7 @@ def test_an_image_folder_trains_explores_and_evaluates(
     written = explore(explore_settings(run_dir, z=[0, 1, 0, 0], out=str(tmp_path / "drawn")))
     assert max(Image.open(written[0]).size) >= 180  # drawn large, whatever the image size
 
-    figures = vae_exp.evaluate(run_dir, num_samples=3)
+    figures = vae_exp.evaluate(run_dir, num_samples=3, data_dir=tmp_path / "data")
     assert figures["images"] == 2 and figures["class_names"] == {"0": "cat", "1": "dog"}
     dims = channels * height * width
     bits = figures["bits_per_dim"]
@@ -84,7 +84,7 @@ def test_a_density_likelihood_reports_bits_per_dimension_of_dequantised_images(
         "data.image_size=8",
         "likelihood=gaussian",
     )
-    figures = vae_exp.evaluate(tmp_path / "run", num_samples=2)
+    figures = vae_exp.evaluate(tmp_path / "run", num_samples=2, data_dir=tmp_path / "data")
     bits = figures["bits_per_dim"]
     assert "dequantisation" in bits["convention"] and "log 256" in bits["convention"]
     # A density on [0, 1] turns into probabilities of 256 levels: at most 8 bits of it, and
@@ -127,3 +127,24 @@ def test_dsprites_draws_real_images_along_each_factor(compose_train, tmp_path):
     drawn = {p.name for p in (tmp_path / "run" / "figures").iterdir()}
     assert {"factors_shape.png", "factors_orientation.png", "factors_pos_x.png"} <= drawn
     assert "factors_color.png" not in drawn  # one colour: nothing varies
+
+
+def test_a_resumed_or_evaluated_run_writes_its_image_cache_only_in_the_users_own_folder(
+    compose_train, tmp_path, monkeypatch
+):
+    images = write_image_folder(tmp_path / "pets", {"cat": 8}, size=(16, 16))
+    _fit(compose_train, tmp_path, "data=image_folder", f"data.path={images}", "data.image_size=8")
+    run_dir = tmp_path / "run"
+    # The run folder as received from someone else: its config names a cache folder of theirs.
+    victim = tmp_path / "someone_elses"
+    victim.mkdir()
+    config = run_dir / "config.yaml"
+    config.write_text(config.read_text().replace(str(tmp_path / "data" / "cache"), str(victim)))
+    own = tmp_path / "own_data"
+    monkeypatch.setenv("VAE_EXP_DATA_DIR", str(own))
+
+    vae_exp.evaluate(run_dir, num_samples=2, probes=False)
+    record = vae_exp.fit(vae_exp.compose(["trainer.max_epochs=2", *TINY[1:]]), resume=run_dir)
+    assert record["status"] == "completed" and record["epochs"] == 2
+    assert list(victim.iterdir()) == []
+    assert [p.name.split("-")[0] for p in (own / "cache").iterdir()] == ["image_folder"]

@@ -40,7 +40,10 @@ RESUMABLE_SETTINGS = (
     "trainer.devices",
     "data.num_workers",
     "data.data_dir",
+    "data.cache_dir",
 )
+# Where this user's image cache is: a received config never names the place it writes to.
+CACHE_SETTING, CACHE_FOLDER = "data.cache_dir", "cache"
 
 
 def changed_settings(task_overrides: list[str]) -> list[str]:
@@ -109,7 +112,14 @@ def _received_config(path: Path) -> DictConfig:
 
 
 def _own_value(cfg: DictConfig, key: str) -> Any:
-    """What the resuming command itself sets `key` to (None where it has no such setting)."""
+    """What the resuming command itself sets `key` to (None where it has no such setting).
+
+    The image cache is the resuming user's own, in their data folder, whatever
+    data set the command composed.
+    """
+    if key == CACHE_SETTING and OmegaConf.select(cfg, CACHE_SETTING) is None:
+        data_dir = _own_value(cfg, "paths.data_dir")
+        return str(Path(data_dir) / CACHE_FOLDER) if data_dir else None
     try:
         value = OmegaConf.select(cfg, key, throw_on_missing=False)
     except Exception:  # an interpolation that only resolves elsewhere: the command has no value
