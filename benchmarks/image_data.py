@@ -72,6 +72,8 @@ for number, (x, _) in enumerate(module.train_dataloader()):
         break
 loader_rate = images / (time.perf_counter() - started)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+anonymous = int(status["RssAnon"].split()[0]) * 1024  # not the cache's pages, which are the file's
 net = {{"_target_": "vae_exp.models.networks.Conv64Encoder", "latent_dim": 10,
        "image_shape": [3, 64, 64]}}
 model = VAE(encoder=net, decoder={{**net, "_target_": "vae_exp.models.networks.Conv64Decoder"}},
@@ -85,7 +87,7 @@ for step in range(25):
     model.loss_terms(x).loss.backward()
     optimizer.step()
 model_rate = 20 * len(x) / (time.perf_counter() - started)
-print(json.dumps({{"loader": loader_rate, "model": model_rate, "peak_rss": peak,
+print(json.dumps({{"loader": loader_rate, "model": model_rate, "peak_rss": peak, "anon": anonymous,
                   "before": before, "cache_bytes": module.splits["train"].images.nbytes}}))
 """
 
@@ -170,9 +172,10 @@ def main() -> None:
             f"{load['model']:.0f} images/s; loader / model = {load['loader'] / load['model']:.1f}"
         )
         print(
-            f"loader peak memory {load['peak_rss'] / 1e9:.2f} GB, "
-            f"{load['before'] / 1e9:.2f} GB of it the imports "
-            f"(the uint8 cache is {load['cache_bytes'] / 1e9:.2f} GB on disk, memory-mapped)"
+            f"loader peak resident memory {load['peak_rss'] / 1e9:.2f} GB, "
+            f"{load['before'] / 1e9:.2f} GB of it the imports; the process's own (anonymous) "
+            f"memory {load['anon'] / 1e9:.2f} GB, the rest pages of the memory-mapped "
+            f"{load['cache_bytes'] / 1e9:.2f} GB uint8 cache, which the kernel may drop"
         )
 
 

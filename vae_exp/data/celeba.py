@@ -9,6 +9,7 @@ PyTorch-VAE benchmarks). The images are cached once as uint8: 2.5 GB at 64x64.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from PIL import Image, ImageOps
 from vae_exp.data.arrays import ArrayDataModule, ImageArrays, ImageSplit
 from vae_exp.data.checksums import require_official
 from vae_exp.data.image_cache import cache_key, cached_images, files_fingerprint
-from vae_exp.data.image_files import Shaper, decoded_blocks
+from vae_exp.data.image_files import Shaper, decoded_blocks, scan_images
 from vae_exp.data.image_folder import image_size_setting
 from vae_exp.foundation.errors import DataError
 
@@ -79,14 +80,17 @@ class CelebADataModule(ArrayDataModule):
     def read_arrays(self) -> ImageArrays:
         folder = self.data_dir / FOLDER
         names, splits = read_partition(folder / PARTITION)
-        paths = [folder / IMAGES / name for name in names]
-        missing = next((p for p in paths if not p.is_file()), None)
+        found = scan_images(folder / IMAGES) if (folder / IMAGES).is_dir() else {}
+        missing = next((name for name in names if name not in found), None)
         if missing is not None:
             raise DataError(
-                f"data=celeba: {missing} is missing: {PARTITION} lists {len(paths)} images, "
-                f"unpack all of them into {folder / IMAGES}"
+                f"data=celeba: {folder / IMAGES / missing} is missing: {PARTITION} lists "
+                f"{len(names)} images, unpack all of them into {folder / IMAGES}"
             )
-        material = {"files": files_fingerprint([folder / PARTITION, *paths], folder)}
+        base = str(folder / IMAGES)
+        paths = [os.path.join(base, name) for name in names]
+        listing = [(name, *found[name]) for name in names]
+        material = {"files": [*files_fingerprint([folder / PARTITION], folder), *listing]}
         key = cache_key({"celeba": material, "size": self.image_size, "crop": CROP})
         cached = cached_images(
             self.cache_dir,

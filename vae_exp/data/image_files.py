@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,13 +21,23 @@ _THREADS = 4  # Pillow decodes without the interpreter lock: threads use every c
 Shaper = Callable[[Image.Image], Image.Image]
 
 
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
 
 
-def image_files(folder: Path) -> list[Path]:
-    """The image files directly in `folder`, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
+def scan_images(folder: Path) -> dict[str, tuple[int, int]]:
+    """The image files directly in `folder`: name -> (size, modification time), sorted by name.
+
+    One directory scan, whose entries carry their type and status: listing
+    CelebA's 202,599 files this way takes a fraction of a second.
+    """
+    found = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if is_image_name(entry.name) and entry.is_file():
+                status = entry.stat()
+                found[entry.name] = (status.st_size, status.st_mtime_ns)
+    return dict(sorted(found.items()))
 
 
 def fit_to(size: tuple[int, int], mode: str) -> Shaper:
@@ -40,7 +51,7 @@ def fit_to(size: tuple[int, int], mode: str) -> Shaper:
     return shaped
 
 
-def read_image(path: Path, shaper: Shaper) -> np.ndarray:
+def read_image(path: str | Path, shaper: Shaper) -> np.ndarray:
     """One file as uint8 (C, H, W); DataError naming it if it is not a readable image."""
     try:
         with Image.open(path) as image:
@@ -52,7 +63,7 @@ def read_image(path: Path, shaper: Shaper) -> np.ndarray:
 
 
 def decoded_blocks(
-    paths: Sequence[Path], labels: Sequence[int], shaper: Shaper
+    paths: Sequence[str | Path], labels: Sequence[int], shaper: Shaper
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The files decoded, in order, as blocks of (uint8 images (B, C, H, W), labels (B,))."""
     with ThreadPoolExecutor(_THREADS) as pool:
