@@ -136,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=CELEBA_IMAGES)
     parser.add_argument("--batches", type=int, default=400, help="loader batches timed")
+    parser.add_argument("--repeats", type=int, default=3, help="first-step runs of each kind")
     parser.add_argument("--keep", type=Path, help="a folder to keep the images and cache in")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -159,12 +160,13 @@ def main() -> None:
             "network=conv64",
         )
         first, reference = [], []
-        for _ in range(3):  # alternated with the reference run (MNIST), which reads no cache
+        for _ in range(args.repeats):  # alternated with the reference run, which reads no cache
             first.append(first_step_seconds(CHECKOUT, root, overrides))
             reference.append(first_step_seconds(CHECKOUT, root))
         print(
             f"a later run's command to first step: median {statistics.median(first):.2f} s "
-            f"of 3; the reference run's, alternated: {statistics.median(reference):.2f} s"
+            f"of {args.repeats}; the reference run's, alternated: "
+            f"{statistics.median(reference):.2f} s"
         )
         load = _python(_LOAD, images, data_dir, args.batches)
         print(

@@ -6,6 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -56,6 +57,7 @@ def compose_arguments(arguments: list[str]) -> tuple[list[str], Path | None]:
     return chosen, config_dir
 
 
+@pytest.mark.slow  # composes and checks about 60 command lines: 20 s
 def test_every_documented_command_composes_and_passes_the_checks(monkeypatch):
     monkeypatch.syspath_prepend(str(CHECKOUT / "examples"))  # as from examples/, like the docs
     lines = documented_commands()

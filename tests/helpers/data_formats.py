@@ -34,13 +34,17 @@ def write_image_folder(
     return root
 
 
-def write_cifar10(data_dir: Path, per_file: int = 12) -> Path:
+CIFAR10_FILES = (*(f"data_batch_{n}" for n in range(1, 6)), "test_batch")
+
+
+def write_cifar10(
+    data_dir: Path, per_file: int = 12, files: tuple[str, ...] = CIFAR10_FILES
+) -> Path:
     """`cifar-10-batches-py/`: five training batches and a test batch, pickled as the official."""
     folder = data_dir / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    names = [f"data_batch_{n}" for n in range(1, 6)] + ["test_batch"]
-    for name in names:
+    for name in files:
         batch = {
             b"batch_label": name.encode(),
             b"labels": [int(n) % 10 for n in range(per_file)],

@@ -35,7 +35,11 @@ def _colourful(path) -> bool:
 
 @pytest.mark.parametrize(
     ("network", "size", "channels"),
-    [("conv", "[21,30]", 3), ("conv64", "64", 3), ("mlp", "[12,10]", 1)],
+    [
+        ("conv", "[21,30]", 3),
+        pytest.param("conv64", "64", 3, marks=pytest.mark.slow),
+        ("mlp", "[12,10]", 1),
+    ],
 )
 def test_an_image_folder_trains_explores_and_evaluates(
     compose_train, tmp_path, network, size, channels
