@@ -87,8 +87,9 @@ def test_help_lists_the_public_settings_and_real_choices(tmp_path):
     presets = "all_digits, beta_vae, blog, iwae_binarized, latent_2d, vae_binarized"
     assert f"experiment:      {presets}" in text
     assert "likelihood:      bernoulli, continuous_bernoulli, gaussian" in text
-    assert "objective:       elbo, iwae" in text and "network:         conv, mlp" in text
-    assert "data:            fashion_mnist, kmnist, mnist" in text
+    assert "objective:       elbo, iwae" in text and "network:         conv, conv64, mlp" in text
+    sets = "celeba, cifar10, dsprites, fashion_mnist, image_folder, kmnist, mnist, shapes3d"
+    assert f"data:            {sets}" in text
     assert f"paths.output_root={tmp_path / 'outputs'}" in text
     assert list(tmp_path.iterdir()) == []  # asking for help writes nothing
 

@@ -126,3 +126,13 @@ def test_nan_is_shown_as_nan(compose_train):
     with pytest.raises(ConfigError, match=r"kl_weight=nan is not allowed: a finite number >= 0"):
         check_train_config(compose_train("kl_weight=nan"))
     assert math.isnan(compose_train("kl_weight=nan").kl_weight)
+
+
+@pytest.mark.parametrize("option", [o for g, o in GROUP_OPTIONS if g == "data"])
+def test_help_shows_the_settings_of_every_data_choice(option):
+    from vae_exp.cli.help import help_text
+
+    text = help_text("train", [f"data={option}"])
+    assert "data.batch_size=" in text and "data.path=" in text
+    if option == "image_folder":
+        assert "data.channels=3" in text and "data.source=None" in text
