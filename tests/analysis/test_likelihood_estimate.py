@@ -62,6 +62,7 @@ def test_a_poor_posterior_gives_a_bound_that_tightens_with_k():
     assert gaps[2] < 0.02
 
 
+@pytest.mark.slow
 def test_vae_estimate_is_below_neg_elbo_and_meets_it_at_k_1():
     torch.manual_seed(0)
     model = VAE(latent_dim=2).eval()

@@ -70,6 +70,7 @@ def test_loaders_batch_and_shuffle(small_mnist_dir):
     assert not torch.equal(first, next(iter(dm.train_dataloader()))[1])
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_the_packaged_sample_with_a_warning(tmp_path, no_download, caplog):
     dm = MNISTDigitsDataModule(digits=[1, 8], data_dir=tmp_path, source="auto")
     with caplog.at_level(logging.WARNING):

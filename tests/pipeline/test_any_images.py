@@ -124,6 +124,7 @@ def test_a_network_image_shape_that_differs_from_the_data_is_refused(compose_tra
         )
 
 
+@pytest.mark.slow
 def test_dsprites_draws_real_images_along_each_factor(compose_train, tmp_path):
     write_dsprites(tmp_path / "data")
     record, _ = _fit(compose_train, tmp_path, "data=dsprites", "network=conv64")

@@ -83,6 +83,7 @@ def test_every_combination_of_every_choice_composes_and_passes_the_checks(compos
         assert model.conditional == (conditional == "true") and cfg.data.dataset == data
 
 
+@pytest.mark.slow
 def test_kl_warmup_raises_the_coefficient_linearly_and_logs_it(compose_train, small_mnist_dir):
     _, run_dir = train_tiny(
         compose_train,
