@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,6 @@ class ImageArrays:
     test: ImageSplit | None = None
     class_names: tuple[str, ...] | None = None  # labels 0..K-1; None: unlabelled images
     factors: GroundTruthFactors | None = None  # of the training rows' array
-    extras: dict = field(default_factory=dict)
 
 
 class ArrayImages(Dataset):

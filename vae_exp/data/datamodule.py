@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.binarization import BINARIZATIONS, EVALUATION_SEED, binarized_set, fresh_draw
+from vae_exp.data.contract import SPLITS
 from vae_exp.data.datasets import DATASETS
 from vae_exp.data.mnist_sources import SOURCES, MNISTArrays, load_mnist
 from vae_exp.foundation.errors import ConfigError
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 
 # The packaged sample has no test split; with val_split=0 this share of it validates.
 SAMPLE_VAL_FRACTION = 0.2
-SPLITS = ("train", "val", "test")
 
 
 def select_digits(

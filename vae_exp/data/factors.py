@@ -44,9 +44,6 @@ class GroundTruthFactors:
             chosen = chosen[np.linspace(0, len(chosen) - 1, count).round().astype(int)]
         return chosen
 
-    def describe(self) -> dict[str, int]:
-        return dict(zip(self.names, self.sizes, strict=True))
-
     def walks(self, count: int) -> list[tuple[str, torch.Tensor]]:
         """For each factor that varies, real images along it, as float (K, C, H, W) in [0, 1]."""
         if self.images is None:
