@@ -23,6 +23,7 @@ from vae_exp.callbacks.base import save_picture
 from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.foundation.resources import require_picture
 from vae_exp.foundation.values import require_int, require_number
+from vae_exp.loggers.pictures import Picture
 from vae_exp.models import VAE
 from vae_exp.runs.checkpoints import load_vae, resolve_run
 from vae_exp.runs.layout import FIGURES_DIR
@@ -135,20 +136,25 @@ def explore(cfg: DictConfig) -> list[Path]:
     written = []
     with torch.no_grad():
         for drawing, path in zip(drawings, paths, strict=True):
-            images = model.decode(drawing.vectors, label)
-            if drawing.kind == "vector":
-                zoom = max(1, round(_DRAWN_SIDE / max(images.shape[-2:])))
-                image = images[0].repeat_interleave(zoom, dim=-1).repeat_interleave(zoom, dim=-2)
-                picture = image
-            else:
-                picture = tile_grid(images, ncol=len(drawing.values))
-                if drawing.kind == "grid":
-                    picture = latent_grid_figure(
-                        picture, drawing.values, drawing.values, *drawing.dims
-                    )
-            save_picture(picture, path)
+            save_picture(drawn_picture(model.decode(drawing.vectors, label), drawing), path)
             written.append(path)
     return written
+
+
+def enlarged(image: torch.Tensor) -> torch.Tensor:
+    """One image (C, H, W) drawn about 224 pixels large, each pixel a block: a digit 8 times."""
+    zoom = max(1, round(_DRAWN_SIDE / max(image.shape[-2:])))
+    return image.repeat_interleave(zoom, dim=-1).repeat_interleave(zoom, dim=-2)
+
+
+def drawn_picture(images: torch.Tensor, drawing: Drawing) -> Picture:
+    """A drawing's picture from its decoded images, as the command and the LATENT tab show it."""
+    if drawing.kind == "vector":
+        return enlarged(images[0])
+    picture = tile_grid(images, ncol=len(drawing.values))
+    if drawing.kind == "grid":
+        return latent_grid_figure(picture, drawing.values, drawing.values, *drawing.dims)
+    return picture
 
 
 def drawn_class(label: object, model: VAE) -> int | None:

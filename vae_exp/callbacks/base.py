@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pytorch_lightning as pl
 import torch
@@ -157,13 +158,18 @@ class FigureCallback(pl.Callback):
                 save_picture(picture, folder / name)
 
 
+def write_png(picture: Picture, handle: BinaryIO) -> None:
+    """Write a picture's PNG to an open file: the files' and the LATENT tab's encoding."""
+    if isinstance(picture, Figure):
+        picture.savefig(handle, format="png", dpi=100)
+    else:
+        save_image(picture, handle, format="png")
+
+
 def save_picture(picture: Picture, path: Path) -> None:
     """Write a picture as a PNG file, atomically: never half a picture under its name."""
     with atomic.atomic_open(path, "wb") as handle:
-        if isinstance(picture, Figure):
-            picture.savefig(handle, format="png", dpi=100)
-        else:
-            save_image(picture, handle, format="png")
+        write_png(picture, handle)
 
 
 class ValidationLatents:

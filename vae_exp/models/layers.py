@@ -12,7 +12,6 @@ where PyTorch's transposed kernel is slower: on a CPU.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -83,6 +82,13 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0)
+        # An output of input * stride pixels always gets the same padding, so one table serves
+        # every input size. A buffer, not a cached tensor: tracing (`torch.export`, ONNX) would
+        # leave its own fake tensors in a cache. Not saved with the weights.
+        (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
+        crop = (same_padding(s_h, k_h, s_h)[0], same_padding(s_w, k_w, s_w)[0])
+        taps, *self._offsets = sub_pixel_taps((k_h, k_w), (s_h, s_w), crop)
+        self.register_buffer("sub_pixel_taps", torch.tensor(taps), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._sub_pixel(x) if x.device.type == "cpu" else self._transposed(x)
@@ -100,17 +106,13 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
         return y[..., top : top + out_h, left : left + out_w]
 
     def _sub_pixel(self, x: torch.Tensor) -> torch.Tensor:
-        (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
-        out_h, out_w = x.shape[-2] * s_h, x.shape[-1] * s_w
-        taps, top, left, t_h, t_w = sub_pixel_taps(
-            (k_h, k_w),
-            (s_h, s_w),
-            (same_padding(out_h, k_h, s_h)[0], same_padding(out_w, k_w, s_w)[0]),
-        )
+        s_h, s_w = self.stride
+        top, left, t_h, t_w = self._offsets
         # (in, out, (kh + 1) * (kw + 1)): the last tap of each row and column is zero.
         padded = F.pad(self.weight, (0, 1, 0, 1)).flatten(2)
         in_ch, out_ch = padded.shape[:2]
-        weight = padded.index_select(2, taps).reshape(in_ch, out_ch, s_h * s_w, t_h, t_w)
+        weight = padded.index_select(2, self.sub_pixel_taps)
+        weight = weight.reshape(in_ch, out_ch, s_h * s_w, t_h, t_w)
         # Phase-major output channels (a, b, c): each phase's channels lie together.
         weight = weight.permute(2, 1, 0, 3, 4).reshape(s_h * s_w * out_ch, in_ch, t_h, t_w)
         bias = None if self.bias is None else self.bias.repeat(s_h * s_w)
@@ -122,10 +124,9 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
         return interleave_phases(phases, s_h, s_w)
 
 
-@functools.lru_cache(maxsize=64)  # the same few tables on every training step
 def sub_pixel_taps(
     kernel: tuple[int, int], stride: tuple[int, int], crop: tuple[int, int]
-) -> tuple[torch.Tensor, int, int, int, int]:
+) -> tuple[tuple[int, ...], int, int, int, int]:
     """The sub-pixel kernel's taps as indices into the flattened, zero-padded kernel.
 
     Index order: row phase, column phase, row offset, column offset. Returns
@@ -134,7 +135,7 @@ def sub_pixel_taps(
     rows, top = phase_taps(kernel[0], stride[0], crop[0])
     cols, left = phase_taps(kernel[1], stride[1], crop[1])
     flat = rows[:, None, :, None] * (kernel[1] + 1) + cols[None, :, None, :]
-    return flat.flatten(), top, left, rows.shape[1], cols.shape[1]
+    return tuple(flat.flatten().tolist()), top, left, rows.shape[1], cols.shape[1]
 
 
 def interleave_phases(phases: torch.Tensor, s_h: int, s_w: int) -> torch.Tensor:

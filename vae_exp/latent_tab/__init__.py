@@ -1,0 +1,1 @@
+"""The LATENT tab: a TensorBoard plugin that decodes a trained run's latent vectors live."""
