@@ -32,6 +32,7 @@ def _output(arguments: list[str], cwd) -> subprocess.CompletedProcess[str]:
         ("train", ["--help", "--config-dir", "my_configs", "experiment=mine"]),
         ("explore", ["--help"]),
         ("evaluate", ["--help", "num_samples=7"]),
+        ("export", ["--help", "format=torchscript"]),
     ],
 )
 def test_help_is_hydras_own(tool, arguments):

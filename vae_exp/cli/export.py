@@ -1,4 +1,4 @@
-"""`vae-exp-export run=<run> format=onnx|torchscript`: the command; the export is `vae_exp.exporting`.
+"""`vae-exp-export run=<run> format=onnx|torchscript`: the command; the work is `vae_exp.exporting`.
 
 Nothing heavy is imported before Hydra has parsed the command line, so that
 `--help`, `--cfg` and completion answer at once.

@@ -81,7 +81,9 @@ class RunView:
         self._lock = threading.Lock()
         self._map: LatentMap | None = None
         self._map_error: str | None = None
-        self._class_names: dict[int, str] = {c: str(c) for c in self.model.classes}
+        self._class_names: dict[int, str] = {
+            c: str(c) for c in (self.model.classes if self.model.conditional else ())
+        }
 
     def _any_class(self) -> int | None:
         return self.model.classes[0] if self.model.conditional else None
@@ -116,7 +118,8 @@ class RunView:
             "latent_dim": self.latent_dim,
             "image_shape": list(self.image_shape),
             "conditional": bool(self.model.conditional),
-            "classes": list(self.model.classes),
+            # The classes a conditional run draws; any run's data classes are named by `/map`.
+            "classes": list(self.model.classes) if self.model.conditional else None,
             "class_names": {str(c): n for c, n in self._class_names.items()},
             "slider_order": order or list(range(self.latent_dim)),
             "kl": kl,
