@@ -135,7 +135,7 @@ class LatentTab {
     this.z = new Array(this.run.latent_dim).fill(0);
     this.movedDim = this.run.slider_order[0];
     this.labelBox.style.display = this.run.conditional ? '' : 'none';
-    this.labelSelect.replaceChildren(...this.run.classes.map((c) =>
+    this.labelSelect.replaceChildren(...(this.run.classes || []).map((c) =>
       element('option', {value: c, text: this.run.class_names[c] ?? String(c)})));
     this.buildSliders();
     this.buildAxes();
@@ -219,11 +219,14 @@ class LatentTab {
     }
   }
 
+  // data-query says which request the shown picture answers, once it is on the screen.
   show(image, blob, query) {
     const old = image.src;
+    image.onload = () => {
+      image.dataset.query = query;
+      if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+    };
     image.src = URL.createObjectURL(blob);
-    image.dataset.query = query;
-    if (old.startsWith('blob:')) URL.revokeObjectURL(old);
   }
 
   async loadMap() {
