@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import shutil
 import tempfile
 import warnings
@@ -141,9 +142,17 @@ def export_parts(vae: VAE, image_shape: Sequence[int], batch: int = 2) -> list[P
     ]
 
 
-def _first_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_REASON_LENGTH = 200
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of the deepest cause: what the exporter met, not where it gave up."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    return reason if len(reason) <= _REASON_LENGTH else reason[: _REASON_LENGTH - 3] + "..."
 
 
 @contextlib.contextmanager
@@ -305,7 +314,7 @@ def export(run: Run | str | Path, fmt: str = "onnx", out: str | Path | None = No
                     "format",
                     fmt,
                     f"a format the run's {part.name} ({network}) can be written in; "
-                    f"it cannot: {_first_line(error)}",
+                    f"it cannot: {_reason(error)}",
                 ) from None
             if not difference <= TOLERANCE:
                 raise UserError(

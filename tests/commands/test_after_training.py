@@ -156,3 +156,28 @@ def test_a_checkpoint_carrying_code_is_refused(run_dir, tmp_path):
     result = _tool("explore", f"run={evil}", "z=[0,1,0,0]", cwd=tmp_path)
     assert result.returncode == 2 and "refusing to load" in result.stderr
     assert not marker.exists()
+
+
+def test_export_writes_a_fresh_folder_and_prints_what_it_holds(run_dir, tmp_path):
+    result = _tool("export", f"run={run_dir}", "format=torchscript", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = Path(result.stdout.splitlines()[0])
+    assert folder.parent == run_dir / "exports" and folder.name.startswith("torchscript")
+    assert result.stdout.splitlines()[1:] == ["  decoder.pt", "  encoder.pt", "  export.json"]
+    assert json.loads((folder / "export.json").read_text())["format"] == "torchscript"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["format=tflite"], "format='tflite' is not allowed: one of onnx, torchscript"),
+        (
+            ["out=/proc/forbidden"],
+            "out='/proc/forbidden' is not allowed: a folder that can be made",
+        ),
+    ],
+)
+def test_export_errors(run_dir, tmp_path, args, message):
+    result = _tool("export", f"run={run_dir}", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

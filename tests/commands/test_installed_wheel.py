@@ -49,6 +49,11 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
         names = set(archive.namelist())
     assert {"vae_exp/conf/train.yaml", "vae_exp/conf/hydra/help/train.yaml"} <= names
     assert "vae_exp/conf/callbacks/latent_grid.yaml" in names
+    assert "vae_exp/latent_tab/static/index.js" in names  # the LATENT tab's page
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    with zipfile.ZipFile(wheel) as archive:
+        listed = archive.read(entry_points).decode()
+    assert "[tensorboard_plugins]\nvae_latent = vae_exp.latent_tab.plugin:LatentPlugin" in listed
     venv = root / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
@@ -81,6 +86,10 @@ def test_installed_commands_work_from_an_empty_folder(installed, small_mnist_dir
     assert (run_dir / "figures" / "z_0_1_0_0.png").is_file()
     _run(bin_dir / "vae-exp-evaluate", relative_run, "num_samples=4", cwd=work, env=env)
     assert (run_dir / "evaluation.json").is_file()
+    exported = _run(
+        bin_dir / "vae-exp-export", relative_run, "format=torchscript", cwd=work, env=env
+    )
+    assert "exports/torchscript\n  decoder.pt\n  encoder.pt\n  export.json" in exported
 
     _run(bin_dir / "vae-exp-train", "-m", "kl_weight=1e-4,1e-3", *TINY_RUN, cwd=work, env=env)
     (sweep_dir,) = (work / "outputs" / "multirun").iterdir()
