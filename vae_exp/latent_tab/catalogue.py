@@ -52,16 +52,19 @@ class RunCatalogue:
         self._load = load
         self._lock = threading.Lock()
         self._views: dict[str, tuple[tuple, RunView | str]] = {}
+        self._folders: dict[str, Path] = {}
 
     def names(self) -> dict[str, Path]:
         """Each run's name and folder, found afresh (a run that started since is listed too)."""
-        if not self.logdir.is_dir():
-            return {}
-        return {
-            name: folder
-            for name, folder in run_folders(self.logdir)
-            if is_inside(folder, self.logdir)
-        }
+        found = {}
+        if self.logdir.is_dir():
+            found = {
+                name: folder
+                for name, folder in run_folders(self.logdir)
+                if is_inside(folder, self.logdir)
+            }
+        self._folders = found
+        return found
 
     def listing(self) -> list[dict[str, Any]]:
         """Every run as `/runs` lists it; one that cannot be read says why instead."""
@@ -79,7 +82,10 @@ class RunCatalogue:
 
     def view(self, name: str) -> RunView:
         """The run named `name`, loaded; UnknownRun, or UserError with the reason it cannot be."""
-        folder = self.names().get(name)
+        # The last walk's names first: a slider's requests need no walk of the logdir each.
+        folder = self._folders.get(name)
+        if folder is None or folder.is_symlink() or not is_inside(folder, self.logdir):
+            folder = self.names().get(name)
         if folder is None:
             raise UnknownRun(f"run={name!r} is not a run folder with a checkpoint under the logdir")
         loaded = self._loaded(name, folder)

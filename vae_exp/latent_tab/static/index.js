@@ -63,6 +63,8 @@ class LatentTab {
     this.movedDim = null;
     this.decoding = false;
     this.pending = false;
+    this.traversing = false;
+    this.traversalPending = false;
     this.mapPoints = [];
   }
 
@@ -76,6 +78,7 @@ class LatentTab {
     this.status = element('div', {id: 'status', class: 'error'});
     this.sliders = element('div', {id: 'sliders'});
     this.decoded = element('img', {id: 'decoded', class: 'picture', alt: 'decoded image'});
+    this.timing = element('div', {id: 'timing', class: 'note'});
     this.traversal = element('img', {id: 'traversal', class: 'picture', alt: 'traversal'});
     this.traversalTitle = element('h3', {text: 'Traversal: move a slider'});
     this.mapAxes = element('select', {id: 'map-axes'});
@@ -90,7 +93,8 @@ class LatentTab {
     this.root.appendChild(element('div', {class: 'panes'}, [
       element('div', {class: 'pane'}, [
         element('h3', {text: 'Latent dimensions, by KL (most used first)'}), this.sliders]),
-      element('div', {class: 'pane'}, [element('h3', {text: 'Decoded'}), this.decoded]),
+      element('div', {class: 'pane'}, [
+        element('h3', {text: 'Decoded'}), this.decoded, this.timing]),
       element('div', {class: 'pane'}, [
         element('h3', {text: 'Map of the validation images'}),
         element('label', {text: 'axes '}, [this.mapAxes]),
@@ -194,8 +198,10 @@ class LatentTab {
     return `run=${encodeURIComponent(this.run.run)}&z=${z}${label}${extra}`;
   }
 
-  // One request at a time; moves made meanwhile are drawn by the next request.
+  // One decode request at a time; moves made meanwhile are drawn by the next request. The
+  // traversal strip is asked for once the decoded picture is shown, never ahead of it.
   async redraw() {
+    this.requestedAt = performance.now();
     if (this.decoding) {
       this.pending = true;
       return;
@@ -205,12 +211,13 @@ class LatentTab {
       do {
         this.pending = false;
         const query = this.query();
-        const dim = this.movedDim;
-        const [picture, strip] = await Promise.all([
-          fetchText(`decode?${query}`), fetchText(`traversal?${query}&dim=${dim}`)]);
-        this.show(this.decoded, await picture.blob(), query);
-        this.show(this.traversal, await strip.blob(), `${query}&dim=${dim}`);
-        this.traversalTitle.textContent = `Traversal of z${dim}`;
+        const requestedAt = this.requestedAt;
+        const picture = await fetchText(`decode?${query}`);
+        await this.show(this.decoded, await picture.blob(), query);
+        const took = performance.now() - requestedAt;
+        this.decoded.dataset.ms = took.toFixed(1);
+        this.timing.textContent = `on screen ${Math.round(took)} ms after the move`;
+        this.redrawTraversal();
       } while (this.pending);
     } catch (error) {
       this.status.textContent = String(error.message || error);
@@ -219,14 +226,40 @@ class LatentTab {
     }
   }
 
-  // data-query says which request the shown picture answers, once it is on the screen.
+  async redrawTraversal() {
+    if (this.traversing) {
+      this.traversalPending = true;
+      return;
+    }
+    this.traversing = true;
+    try {
+      do {
+        this.traversalPending = false;
+        const query = `${this.query()}&dim=${this.movedDim}`;
+        const dim = this.movedDim;
+        const strip = await fetchText(`traversal?${query}`);
+        await this.show(this.traversal, await strip.blob(), query);
+        this.traversalTitle.textContent = `Traversal of z${dim}`;
+      } while (this.traversalPending);
+    } catch (error) {
+      this.status.textContent = String(error.message || error);
+    } finally {
+      this.traversing = false;
+    }
+  }
+
+  // Resolves once the picture is on the screen; data-query then says which request it answers.
   show(image, blob, query) {
-    const old = image.src;
-    image.onload = () => {
-      image.dataset.query = query;
-      if (old.startsWith('blob:')) URL.revokeObjectURL(old);
-    };
-    image.src = URL.createObjectURL(blob);
+    return new Promise((resolve) => {
+      const old = image.src;
+      image.onload = () => {
+        image.dataset.query = query;
+        if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+        resolve();
+      };
+      image.onerror = () => resolve();
+      image.src = URL.createObjectURL(blob);
+    });
   }
 
   async loadMap() {
