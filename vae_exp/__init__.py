@@ -10,7 +10,8 @@ The Python API (see `vae_exp.api`):
 
 The API is imported on first use, so that importing a part of the package
 (`vae_exp.data`, say) does not import the training machinery. (`vae_exp.evaluate`
-is the function; `python -m vae_exp.evaluate` runs the command of that name.)
+and `vae_exp.export` are functions; `python -m vae_exp.evaluate` and
+`python -m vae_exp.export` run the commands of those names.)
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Run", "UserError", "__version__", "compose", "evaluate", "fit", "load_run"]
-_API = ("Run", "compose", "evaluate", "fit", "load_run")
+__all__ = ["Run", "UserError", "__version__", "compose", "evaluate", "export", "fit", "load_run"]
+_API = ("Run", "compose", "evaluate", "export", "fit", "load_run")
 
 
 def __getattr__(name: str) -> Any:

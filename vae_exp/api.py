@@ -6,6 +6,7 @@
     >>> run = vae_exp.load_run(record["run_dir"])  # run.model, run.config, run.folder
     >>> vae_exp.fit(vae_exp.compose(["trainer.max_epochs=4"]), resume=record["run_dir"])
     >>> figures = vae_exp.evaluate(run, num_samples=500)  # what vae-exp-evaluate computes
+    >>> folder = vae_exp.export(run, format="onnx")  # encoder.onnx, decoder.onnx, export.json
 
 Each call sets up what it needs (the config resolvers, a log file during `fit`)
 and leaves nothing else behind.
@@ -13,7 +14,7 @@ and leaves nothing else behind.
 
 from __future__ import annotations
 
-__all__ = ["Run", "compose", "evaluate", "fit", "load_run"]
+__all__ = ["Run", "compose", "evaluate", "export", "fit", "load_run"]
 
 import contextlib
 import copy
@@ -28,6 +29,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from vae_exp.evaluation import evaluate
+from vae_exp.exporting import export
 from vae_exp.foundation.errors import UserError
 from vae_exp.pipeline.execution import execute
 from vae_exp.pipeline.plan import prepare

@@ -281,14 +281,19 @@ def _describe(part: Part, fmt: str, difference: float) -> dict[str, Any]:
     }
 
 
-def export(run: Run | str | Path, fmt: str = "onnx", out: str | Path | None = None) -> Path:
-    """Write `run`'s encoder and decoder in `fmt` into a fresh folder; return that folder.
+def export(run: Run | str | Path, format: str = "onnx", out: str | Path | None = None) -> Path:
+    """Write `run`'s encoder and decoder in `format` into a fresh folder; return that folder.
+
+    Args:
+        run: a `Run` (`vae_exp.load_run`), a run folder (its best checkpoint) or a checkpoint.
+        format: `onnx` (needs the `[export]` extra) or `torchscript`.
+        out: the folder the export folder goes into; None: the run's `exports/`.
 
     Raises UserError with one line, leaving no folder behind, for a format that
     is not offered, a network that cannot be exported, or files that do not
     match the PyTorch model.
     """
-    require_choice("format", fmt, FORMATS)
+    fmt = require_choice("format", format, FORMATS)
     if not isinstance(run, Run):
         run = load_run(absolute(run))
     parent = writable_folder("out", Path(absolute(out)) if out else run.folder / EXPORTS_DIR)

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from helpers.data_formats import write_image_folder
 
 from vae_exp.exporting import EXPORTS_DIR, export
 from vae_exp.foundation.errors import ConfigError, UserError
@@ -23,6 +24,12 @@ NETWORKS = {
     "mlp": ("network=mlp",),
     "conditional conv": ("conditional=true",),
     "conditional mlp": ("network=mlp", "conditional=true", "latent_dim=3"),
+    "conv64 colour": (
+        "network=conv64",
+        "data=image_folder",
+        "data.image_size=64",
+        "data.channels=3",
+    ),
 }
 
 
@@ -33,21 +40,23 @@ def runs(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("export")
     data_dir = write_small_mnist(root / "data")
+    pictures = write_image_folder(root / "pictures", {"a": 12, "b": 12}, size=(64, 64))
     folders = {}
     for name, overrides in NETWORKS.items():
         run_dir = root / name.replace(" ", "_")
+        data = [f"data.path={pictures}", "data.batch_size=8"] if "conv64" in name else []
         cfg = vae_exp.compose(
-            [f"paths.run_dir={run_dir}", f"data.data_dir={data_dir}", *TINY_RUN, *overrides]
+            [f"paths.run_dir={run_dir}", f"paths.data_dir={data_dir}", *TINY_RUN, *overrides, *data]
         )
         vae_exp.fit(cfg)
         folders[name] = run_dir
     return folders
 
 
-def _inputs(model, batch: int = 5) -> dict[str, torch.Tensor]:
+def _inputs(model, image_shape, batch: int = 5) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(7)
     inputs = {
-        "images": torch.rand((batch, 1, 28, 28), generator=generator),
+        "images": torch.rand((batch, *image_shape), generator=generator),
         "z": torch.randn((batch, model.latent_dim), generator=generator),
     }
     if model.conditional:
@@ -86,18 +95,20 @@ def _run_torchscript(folder, part: str, inputs, names):
         pytest.param("mlp", marks=pytest.mark.slow),
         pytest.param("conditional conv", marks=pytest.mark.slow),
         pytest.param("conditional mlp", marks=pytest.mark.slow),
+        pytest.param("conv64 colour", marks=pytest.mark.slow),
     ],
 )
 @pytest.mark.parametrize("fmt", [pytest.param("onnx", marks=pytest.mark.slow), "torchscript"])
 def test_the_exported_encoder_and_decoder_match_pytorch(runs, network, fmt):
     run = load_run(runs[network])
-    folder = export(run, fmt)
+    folder = export(run, format=fmt)
     assert folder.parent == runs[network] / EXPORTS_DIR and folder.name.startswith(fmt)
     about = json.loads((folder / "export.json").read_text())
     model = load_run(runs[network]).model
-    assert about["latent_dim"] == model.latent_dim and about["image_shape"] == [1, 28, 28]
+    image_shape = [3, 64, 64] if "conv64" in network else [1, 28, 28]
+    assert about["latent_dim"] == model.latent_dim and about["image_shape"] == image_shape
     assert about["likelihood"] == "Bernoulli" and about["conditional"] == model.conditional
-    inputs = _inputs(model)
+    inputs = _inputs(model, image_shape)
     expected = _expected(model, inputs)
     for part in ("encoder", "decoder"):
         described = about[part]

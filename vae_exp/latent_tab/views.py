@@ -165,8 +165,8 @@ class RunView:
             if self._map is None and self._map_error is None:
                 try:
                     self._map = self._encoded_validation_images()
-                except UserError as error:
-                    self._map_error = str(error).splitlines()[0]
+                except Exception as error:  # the map's fault is its own; the sliders still work
+                    self._map_error = (str(error).splitlines() or [type(error).__name__])[0]
             return self._map
 
     @property
