@@ -15,16 +15,17 @@ const MAP_SIZE = 360;
 const STYLE = `
   body { font-family: Roboto, sans-serif; margin: 16px; color: #212121; }
   .bar { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 12px; }
-  .panes { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-  .pane h3 { font-size: 14px; margin: 0 0 6px 0; font-weight: 500; }
+  .panes { display: flex; gap: 28px; flex-wrap: wrap; align-items: flex-start; }
+  .pane { max-width: 420px; }
+  .pane h3 { font-size: 14px; margin: 14px 0 6px 0; font-weight: 500; }
   .slider { display: grid; grid-template-columns: 120px 220px 56px; align-items: center; }
   .slider label { font-size: 13px; }
   .slider output { font-family: monospace; font-size: 12px; text-align: right; }
   img.picture { image-rendering: pixelated; border: 1px solid #ddd; background: #eee; }
   #decoded { width: 280px; height: 280px; object-fit: contain; }
-  #traversal { height: 96px; max-width: 100%; }
+  #traversal { width: 400px; }
   img.picture:not([src]) { display: none; }
-  #picked { height: 160px; }
+  #picked { width: 280px; }
   .error { color: #c62828; font-size: 13px; }
   .note { color: #616161; font-size: 12px; }
   circle.point { cursor: pointer; stroke: none; }
@@ -90,19 +91,19 @@ class LatentTab {
       element('label', {text: 'run '}, [this.runSelect]), this.labelBox,
       this.resetButton, this.randomButton]));
     this.root.appendChild(this.status);
+    // Three columns: the sliders and the traversal strip, the decoded and the clicked images, the map.
     this.root.appendChild(element('div', {class: 'panes'}, [
       element('div', {class: 'pane'}, [
-        element('h3', {text: 'Latent dimensions, by KL (most used first)'}), this.sliders]),
+        element('h3', {text: 'Latent dimensions, by KL (most used first)'}), this.sliders,
+        this.traversalTitle, this.traversal]),
       element('div', {class: 'pane'}, [
-        element('h3', {text: 'Decoded'}), this.decoded, this.timing]),
+        element('h3', {text: 'Decoded'}), this.decoded, this.timing,
+        element('h3', {text: 'Clicked image and its reconstruction'}), this.picked]),
       element('div', {class: 'pane'}, [
         element('h3', {text: 'Map of the validation images'}),
         element('label', {text: 'axes '}, [this.mapAxes]),
         element('div', {}, [this.map]), this.legend, this.mapNote]),
-      element('div', {class: 'pane'}, [
-        element('h3', {text: 'Clicked image and its reconstruction'}), this.picked]),
     ]));
-    this.root.appendChild(element('div', {class: 'pane'}, [this.traversalTitle, this.traversal]));
 
     this.runSelect.addEventListener('change', () => this.choose(this.runSelect.value));
     this.labelSelect.addEventListener('change', () => this.redraw());
