@@ -33,24 +33,31 @@ NETWORKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict:
-    """A tiny trained run of each network, by name (trained once for the module)."""
-    import vae_exp
+class TrainedRuns(dict):
+    """A tiny trained run of each network, by name, each trained when a test first asks for it."""
 
-    root = tmp_path_factory.mktemp("export")
-    data_dir = write_small_mnist(root / "data")
-    pictures = write_image_folder(root / "pictures", {"a": 12, "b": 12}, size=(64, 64))
-    folders = {}
-    for name, overrides in NETWORKS.items():
-        run_dir = root / name.replace(" ", "_")
-        data = [f"data.path={pictures}", "data.batch_size=8"] if "conv64" in name else []
-        cfg = vae_exp.compose(
-            [f"paths.run_dir={run_dir}", f"paths.data_dir={data_dir}", *TINY_RUN, *overrides, *data]
-        )
-        vae_exp.fit(cfg)
-        folders[name] = run_dir
-    return folders
+    def __init__(self, root) -> None:
+        super().__init__()
+        self.root = root
+        self.data_dir = write_small_mnist(root / "data")
+
+    def __missing__(self, name: str):
+        import vae_exp
+
+        run_dir = self.root / name.replace(" ", "_")
+        data = []
+        if "conv64" in name:
+            pictures = write_image_folder(self.root / "pictures", {"a": 12, "b": 12}, size=(64, 64))
+            data = [f"data.path={pictures}", "data.batch_size=8"]
+        overrides = [f"paths.run_dir={run_dir}", f"paths.data_dir={self.data_dir}", *TINY_RUN]
+        vae_exp.fit(vae_exp.compose([*overrides, *NETWORKS[name], *data]))
+        self[name] = run_dir
+        return run_dir
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> TrainedRuns:
+    return TrainedRuns(tmp_path_factory.mktemp("export"))
 
 
 def _inputs(model, image_shape, batch: int = 5) -> dict[str, torch.Tensor]:

@@ -99,6 +99,7 @@ def test_help_lists_the_public_settings_and_real_choices(tmp_path):
     [
         pytest.param("vae-exp-explore", marks=pytest.mark.slow),
         pytest.param("vae-exp-evaluate", marks=pytest.mark.slow),
+        pytest.param("vae-exp-export", marks=pytest.mark.slow),
         "vae-exp-summarize",
     ],
 )

@@ -24,5 +24,5 @@ class PerImageDecoder(nn.Module):
         self.linear = nn.Linear(latent_dim, math.prod(self.image_shape))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        rows = [row if float(row.sum()) >= 0 else -row for row in self.linear(z)]
+        rows = [row if float(row.detach().sum()) >= 0 else -row for row in self.linear(z)]
         return torch.stack(rows).reshape(-1, *self.image_shape)
