@@ -112,7 +112,6 @@ class RunView:
         """The run as `/runs` lists it."""
         kl, kl_source = self.kl()
         order = sorted(range(self.latent_dim), key=lambda d: -kl[d]) if kl else []
-        likelihood = self.run.config.get("likelihood") if self.run.config is not None else None
         return {
             "run": self.name,
             "latent_dim": self.latent_dim,
@@ -125,7 +124,6 @@ class RunView:
             "kl": kl,
             "kl_source": kl_source,
             "likelihood": type(self.model.likelihood).__name__,
-            "likelihood_config": None if likelihood is None else OmegaConf.to_container(likelihood),
             "checkpoint": self.run.checkpoint.name,
             "error": None,
         }
