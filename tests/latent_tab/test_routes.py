@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +189,20 @@ def test_colour_images_of_any_size_are_decoded_and_mapped_in_colour(tmp_path, mo
     answer = routes.json("/map", run="runs/colour")
     assert answer["axes"] == ["z0", "z1"]  # two dimensions: the map is the latent space itself
     assert answer["class_names"] == {"0": "cats", "1": "dogs"}
+
+
+def test_a_run_without_recorded_kl_is_ordered_by_its_validation_images(routes, logdir):
+    copy = logdir / "runs" / "unrecorded"
+    shutil.copytree(logdir / "runs" / "plain", copy)
+    try:
+        record = json.loads((copy / "results.json").read_text())
+        record["metrics"] = {k: v for k, v in record["metrics"].items() if "kl_dim" not in k}
+        (copy / "results.json").write_text(json.dumps(record))
+        runs = {entry["run"]: entry for entry in routes.json("/runs")["runs"]}
+        entry = runs["runs/unrecorded"]
+        assert entry["kl_source"] == "validation" and len(entry["kl"]) == 4
+        assert entry["slider_order"] == sorted(range(4), key=lambda d: -entry["kl"][d])
+        # Computed afresh on the same validation images by the same model: what the run recorded.
+        assert entry["kl"] == pytest.approx(runs["runs/plain"]["kl"], rel=1e-4)
+    finally:
+        shutil.rmtree(copy)
