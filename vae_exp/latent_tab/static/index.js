@@ -55,6 +55,35 @@ async function fetchText(url) {
   return response;
 }
 
+// Runs `draw` one call at a time: requests made while it runs become one more run after it,
+// which draws the latest state. A slider's picture so catches up instead of queueing.
+class OneAtATime {
+  constructor(draw, failed) {
+    this.draw = draw;
+    this.failed = failed;
+    this.running = false;
+    this.again = false;
+  }
+
+  async request() {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.draw();
+      } while (this.again);
+    } catch (error) {
+      this.failed(error);
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
 class LatentTab {
   constructor(root) {
     this.root = root;
@@ -62,10 +91,9 @@ class LatentTab {
     this.run = null;
     this.z = [];
     this.movedDim = null;
-    this.decoding = false;
-    this.pending = false;
-    this.traversing = false;
-    this.traversalPending = false;
+    const failed = (error) => { this.status.textContent = String(error.message || error); };
+    this.decodes = new OneAtATime(() => this.drawDecoded(), failed);
+    this.traversals = new OneAtATime(() => this.drawTraversal(), failed);
     this.mapPoints = [];
   }
 
@@ -199,54 +227,29 @@ class LatentTab {
     return `run=${encodeURIComponent(this.run.run)}&z=${z}${label}${extra}`;
   }
 
-  // One decode request at a time; moves made meanwhile are drawn by the next request. The
-  // traversal strip is asked for once the decoded picture is shown, never ahead of it.
-  async redraw() {
+  // The decoded picture first; the traversal strip is asked for once it is shown.
+  redraw() {
     this.requestedAt = performance.now();
-    if (this.decoding) {
-      this.pending = true;
-      return;
-    }
-    this.decoding = true;
-    try {
-      do {
-        this.pending = false;
-        const query = this.query();
-        const requestedAt = this.requestedAt;
-        const picture = await fetchText(`decode?${query}`);
-        await this.show(this.decoded, await picture.blob(), query);
-        const took = performance.now() - requestedAt;
-        this.decoded.dataset.ms = took.toFixed(1);
-        this.timing.textContent = `on screen ${Math.round(took)} ms after the move`;
-        this.redrawTraversal();
-      } while (this.pending);
-    } catch (error) {
-      this.status.textContent = String(error.message || error);
-    } finally {
-      this.decoding = false;
-    }
+    this.decodes.request();
   }
 
-  async redrawTraversal() {
-    if (this.traversing) {
-      this.traversalPending = true;
-      return;
-    }
-    this.traversing = true;
-    try {
-      do {
-        this.traversalPending = false;
-        const query = `${this.query()}&dim=${this.movedDim}`;
-        const dim = this.movedDim;
-        const strip = await fetchText(`traversal?${query}`);
-        await this.show(this.traversal, await strip.blob(), query);
-        this.traversalTitle.textContent = `Traversal of z${dim}`;
-      } while (this.traversalPending);
-    } catch (error) {
-      this.status.textContent = String(error.message || error);
-    } finally {
-      this.traversing = false;
-    }
+  async drawDecoded() {
+    const query = this.query();
+    const requestedAt = this.requestedAt;
+    const picture = await fetchText(`decode?${query}`);
+    await this.show(this.decoded, await picture.blob(), query);
+    const took = performance.now() - requestedAt;
+    this.decoded.dataset.ms = took.toFixed(1);
+    this.timing.textContent = `on screen ${Math.round(took)} ms after the move`;
+    this.traversals.request();
+  }
+
+  async drawTraversal() {
+    const dim = this.movedDim;
+    const query = `${this.query()}&dim=${dim}`;
+    const strip = await fetchText(`traversal?${query}`);
+    await this.show(this.traversal, await strip.blob(), query);
+    this.traversalTitle.textContent = `Traversal of z${dim}`;
   }
 
   // Resolves once the picture is on the screen; data-query then says which request it answers.
