@@ -35,7 +35,7 @@ def pixels(png: bytes) -> np.ndarray:
 class Routes:
     """The plugin's routes, called as TensorBoard calls them (WSGI), without a server."""
 
-    def __init__(self, logdir: Path) -> None:
+    def __init__(self, logdir: Path | str) -> None:
         self.plugin = LatentPlugin(TBContext(logdir=str(logdir)))
         self.apps = self.plugin.get_plugin_apps()
 

@@ -206,3 +206,10 @@ def test_a_run_without_recorded_kl_is_ordered_by_its_validation_images(routes, l
         assert entry["kl"] == pytest.approx(runs["runs/plain"]["kl"], rel=1e-4)
     finally:
         shutil.rmtree(copy)
+
+
+def test_without_a_logdir_nothing_is_listed_not_even_the_working_directory(logdir, monkeypatch):
+    monkeypatch.chdir(logdir)  # a folder full of runs, which an empty path would name
+    routes = Routes("")
+    assert routes.json("/runs")["runs"] == [] and not routes.plugin.is_active()
+    assert routes.get("/decode", run="runs/plain", z="0,0,0,0")[0] == 404

@@ -48,7 +48,9 @@ class RunCatalogue:
     """Finds the runs under `logdir` and keeps each one's `RunView` until its checkpoint changes."""
 
     def __init__(self, logdir: str | Path, load: Callable[[Path], Any] = load_run) -> None:
-        self.logdir = Path(logdir).expanduser()
+        # No logdir (TensorBoard started with --logdir_spec, say) lists nothing, not the working
+        # directory that an empty path would name.
+        self.logdir = Path(logdir).expanduser() if str(logdir) else None
         self._load = load
         self._lock = threading.Lock()
         self._views: dict[str, tuple[tuple, RunView | str]] = {}
@@ -57,7 +59,7 @@ class RunCatalogue:
     def names(self) -> dict[str, Path]:
         """Each run's name and folder, found afresh (a run that started since is listed too)."""
         found = {}
-        if self.logdir.is_dir():
+        if self.logdir is not None and self.logdir.is_dir():
             found = {
                 name: folder
                 for name, folder in run_folders(self.logdir)
