@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the tests' TensorBoard and Chromium h
 
 from helpers.browser import CHROMEDRIVER, headless_chromium, tensorboard  # noqa: E402
 
+from conftest import free_port  # noqa: E402
+
 LIVE_MS = 100.0
 
 
@@ -46,14 +48,6 @@ def trained_logdir(root: Path, data_dir: str | None, batches: int) -> Path:
         overrides.append(f"paths.data_dir={data_dir}")
     vae_exp.fit(vae_exp.compose(overrides))
     return root / "outputs"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def timed_get(url: str) -> float:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from helpers.data_formats import write_image_folder
+from helpers.latent_tab import train_into
 
 from vae_exp.exporting import EXPORTS_DIR, export
 from vae_exp.foundation.errors import ConfigError, UserError
@@ -42,15 +43,13 @@ class TrainedRuns(dict):
         self.data_dir = write_small_mnist(root / "data")
 
     def __missing__(self, name: str):
-        import vae_exp
-
-        run_dir = self.root / name.replace(" ", "_")
         data = []
         if "conv64" in name:
             pictures = write_image_folder(self.root / "pictures", {"a": 12, "b": 12}, size=(64, 64))
             data = [f"data.path={pictures}", "data.batch_size=8"]
-        overrides = [f"paths.run_dir={run_dir}", f"paths.data_dir={self.data_dir}", *TINY_RUN]
-        vae_exp.fit(vae_exp.compose([*overrides, *NETWORKS[name], *data]))
+        run_dir = train_into(
+            self.root, name.replace(" ", "_"), self.data_dir, *NETWORKS[name], *data
+        )
         self[name] = run_dir
         return run_dir
 

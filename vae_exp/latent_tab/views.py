@@ -8,6 +8,7 @@ show the same pixels for the same vector.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import threading
@@ -51,6 +52,7 @@ def png_bytes(picture: Picture) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache  # read once: every traversal request uses it
 def explore_defaults() -> DictConfig:
     """`vae-exp-explore`'s own settings (explore.yaml): the tab's traversal uses the same values."""
     return OmegaConf.load(files("vae_exp.conf").joinpath("explore.yaml"))
