@@ -184,7 +184,7 @@ def test_the_plan_of_a_grid_sweep_lists_jobs_that_never_started(tmp_path):
 
 def test_a_search_has_no_fixed_plan(tmp_path):
     (tmp_path / "multirun.yaml").write_text(
-        "hydra:\n  sweeper:\n    _target_: hydra_plugins.hydra_optuna_sweeper.optuna_sweeper."
+        "hydra:\n  sweeper:\n    _target_: hydra_plugins.vae_exp_sweeper."
         "OptunaSweeper\n  overrides:\n    task:\n    - kl_weight=0.1,0.2\n"
     )
     _job(tmp_path, 0, {"status": "completed", "epochs": 1, "metrics": {"val/loss": 0.1}})

@@ -82,7 +82,39 @@ def skip_missing_nvml() -> bool:
     return False
 
 
-def tune_for_training() -> dict[str, bool]:
+# Set by vae-exp's launcher and search workers: how many jobs run at once on this machine.
+JOBS_AT_ONCE = "VAE_EXP_JOBS_AT_ONCE"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a SLURM job's allocation, a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def share_cores() -> int | None:
+    """Give this job's PyTorch threads its share of the cores; the thread count, or None.
+
+    Each PyTorch process starts one thread per core, so K jobs at once would
+    ask for K times the machine and spend their time waiting for each other.
+    With `VAE_EXP_JOBS_AT_ONCE=K` each job takes cores // K threads (at least one).
+    """
+    try:
+        at_once = int(os.environ.get(JOBS_AT_ONCE) or 1)
+    except ValueError:
+        return None
+    if at_once <= 1:
+        return None
+    import torch
+
+    threads = max(1, usable_cores() // at_once)
+    torch.set_num_threads(threads)
+    return threads
+
+
+def tune_for_training() -> dict[str, bool | int]:
     """Apply the settings (first call only, before any tensor work); which took effect.
 
     The commands call it when their task starts, after Hydra has parsed the
@@ -93,10 +125,14 @@ def tune_for_training() -> dict[str, bool]:
 
 
 @functools.cache
-def _applied() -> dict[str, bool]:
+def _applied() -> dict[str, bool | int]:
     flush_denormals()
-    return {
+    applied: dict[str, bool | int] = {
         "flush_denormals": True,
         "reuse_freed_memory": reuse_freed_memory(),
         "skip_missing_nvml": skip_missing_nvml(),
     }
+    threads = share_cores()
+    if threads is not None:
+        applied["torch_threads"] = threads
+    return applied

@@ -111,13 +111,18 @@ def execute(plan: RunPlan) -> dict[str, Any]:
     return _record(
         run_dir,
         trainer,
-        "interrupted" if trainer.interrupted else "completed",
+        "interrupted" if trainer.interrupted else stopped_status(callbacks) or "completed",
         metrics={} if keep_recorded else None,
         wall_time_s=round(time.perf_counter() - started, 2),
         data_source=source_of(datamodule),
         best_checkpoint=_best_checkpoint(trainer, run_dir),
         process_settings=process_settings,
     )
+
+
+def stopped_status(callbacks: list[Any]) -> str | None:
+    """The status a callback that stopped the run early gives it (a pruned trial: `pruned`)."""
+    return next((c.stop_status for c in callbacks if getattr(c, "stop_status", None)), None)
 
 
 def model_shape_and_classes(

@@ -23,8 +23,11 @@ from vae_exp.foundation.errors import ConfigError, UserError
 from vae_exp.models.metrics import latent_stat_names, model_metric_names
 from vae_exp.pipeline.checks import check_optimized_metric
 from vae_exp.pipeline.plan import RunFinished, RunPlan, prepare
-from vae_exp.runs.claims import claim_folder
+from vae_exp.runs.claims import claim_folder, join_shared_folder
+from vae_exp.runs.layout import MULTIRUN_FILE, STUDY_FILE
+from vae_exp.runs.record import read_yaml_record
 from vae_exp.runs.resume import changed_settings
+from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
@@ -67,10 +70,33 @@ class ClaimRunFolder(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if is_secondary_process():
             return
+        folder = OmegaConf.select(config, "hydra.sweep.dir")
         try:
-            claim_folder(OmegaConf.select(config, "hydra.sweep.dir"), "hydra.sweep.dir")
+            if is_search(config.hydra.sweeper):
+                join_shared_folder(folder, "hydra.sweep.dir", is_same_search(config, Path(folder)))
+            else:
+                claim_folder(folder, "hydra.sweep.dir")
         except UserError as error:
             _refuse(error)
+
+
+def is_same_search(config: DictConfig, folder: Path) -> bool:
+    """Whether `folder` holds this search: the same study, stored where the study goes on.
+
+    A search joins its folder again (a resumed or a second worker) only where its
+    study is stored: in `hydra.sweeper.storage`, or the folder's own study.db.
+    """
+    sweeper = config.hydra.sweeper
+    saved = folder / MULTIRUN_FILE
+    if not saved.is_file():
+        return False
+    try:
+        earlier = read_yaml_record(saved)
+    except UserError:
+        return False
+    same_study = OmegaConf.select(earlier, "hydra.sweeper.study_name") == sweeper.get("study_name")
+    stored = sweeper.get("storage") is not None or (folder / STUDY_FILE).is_file()
+    return same_study and stored
 
 
 _prepared: list[RunPlan] = []  # the plan of this process's single run, until its task takes it

@@ -41,6 +41,15 @@ def hydra_subdir(resume: str | None) -> str:
     return claim_fresh_dir(resolved(resume) / ".hydra" / f"resume-{stamp()}")
 
 
+def sweep_dir(output_root: str, storage: str | None = None, study_name: str | None = None) -> str:
+    """A sweep's folder: a fresh `<output_root>/multirun/<date>_<time>`, or for a search whose
+    study is stored, `<output_root>/multirun/<study_name>`, which all its workers share (the
+    search joins it when it starts, see `ClaimRunFolder`)."""
+    if storage and study_name:
+        return str(Path(output_root) / layout.SWEEPS_DIR / str(study_name))
+    return new_sweep_dir(output_root)
+
+
 def group_choices(group: str, *left_out: str) -> str:
     """The options of a packaged config group but `left_out`, for `--help`: `adam, adamw, sgd`."""
     folder = resources.files(CONFIG_PACKAGE).joinpath(*group.split("/"))
@@ -91,7 +100,7 @@ def register_resolvers() -> None:
     for name, resolver in (
         ("vae_exp.fresh_dir", claim_fresh_dir),
         ("vae_exp.run_dir", run_dir),
-        ("vae_exp.sweep_dir", new_sweep_dir),
+        ("vae_exp.sweep_dir", sweep_dir),
         ("vae_exp.hydra_subdir", hydra_subdir),
     ):
         OmegaConf.register_new_resolver(name, resolver, use_cache=True, replace=True)

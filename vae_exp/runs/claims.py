@@ -51,6 +51,23 @@ def claim_folder(path: str | Path, setting: str) -> Path:
     return folder
 
 
+def join_shared_folder(path: str | Path, setting: str, belongs: bool) -> Path:
+    """A folder that several processes fill together (the workers of one stored search).
+
+    An empty or missing folder is claimed as `claim_folder` does; one that holds
+    files is joined only if `belongs` says they are this search's own.
+    """
+    folder = make_folder(setting, path)
+    if any(p.name != CLAIM_FILE for p in folder.iterdir()):
+        if not belongs:
+            return claim_folder(folder, setting)  # refused, with the files it holds
+        return folder
+    try:
+        return claim_folder(folder, setting)
+    except FolderTakenError:  # another worker claimed it a moment ago
+        return folder
+
+
 def lock_run(folder: str | Path) -> IO[str]:
     """Hold the run's lock until the returned file is closed (or the process ends).
 

@@ -19,3 +19,5 @@ HPARAMS_FILE = "hparams.yaml"  # what the loggers were given as hyperparameters
 RUNS_DIR = "runs"
 SWEEPS_DIR = "multirun"
 CLAIM_FILE = ".vae-exp-claim"  # marks a run or sweep folder as taken; locked while a run uses it
+MULTIRUN_FILE = "multirun.yaml"  # a sweep's config, as Hydra saves it
+STUDY_FILE = "study.db"  # a search's own Optuna storage, when its processes must share one

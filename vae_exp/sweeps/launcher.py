@@ -16,6 +16,7 @@ settings (backend, batching, memory mapping) have nothing to tune here.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -37,12 +38,14 @@ from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from omegaconf import DictConfig
 
 from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
+from vae_exp.foundation.process import JOBS_AT_ONCE
 from vae_exp.runs import record as run_record
 from vae_exp.runs.record import DamagedRecord
 from vae_exp.sweeps.kinds import is_search
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 STOP_PATIENCE_S = 120  # how long an interrupted sweep waits for its jobs to record their end
 
 
@@ -89,7 +92,7 @@ def launch(
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    at_once = parallel_jobs(launcher.joblib.get("n_jobs", -1))
+    at_once = min(parallel_jobs(launcher.joblib.get("n_jobs", -1)), max(len(job_overrides), 1))
     log.info(
         "Launching %d jobs, %d at a time, each in a process of its own", len(job_overrides), at_once
     )
@@ -124,7 +127,7 @@ def _run_all(jobs: list[Job], at_once: int, running: list[_Running]) -> list[Job
     waiting, results = list(jobs), {}
     while waiting or running:
         while waiting and len(running) < at_once:
-            running.append(_start(waiting.pop(0)))
+            running.append(_start(waiting.pop(0), at_once))
         ready = wait([r.receiver for r in running] + [r.process.sentinel for r in running])
         for entry in list(running):
             _receive(entry)
@@ -152,10 +155,18 @@ def _stop(running: list[_Running], patience_s: float = STOP_PATIENCE_S) -> None:
         entry.process.join(max(deadline - time.monotonic(), 0))
 
 
-def _start(job: Job) -> _Running:
+def _end_with_parent() -> None:
+    """Have the kernel send this job SIGTERM if the sweep's process dies (Linux), so that a
+    killed sweep or search worker leaves no orphan job training on."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _start(job: Job, at_once: int) -> _Running:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, job), name=f"vae-exp-job-{job.index}")
+    name = f"vae-exp-job-{job.index}"
+    process = context.Process(target=_child, args=(sender, job, at_once), name=name)
     process.start()
     sender.close()
     return _Running(job, process, receiver)
@@ -174,7 +185,10 @@ def _receive(entry: _Running) -> None:
             entry.result = value
 
 
-def _child(sender: Connection, job: Job) -> None:
+def _child(sender: Connection, job: Job, at_once: int) -> None:
+    _end_with_parent()
+    os.environ.setdefault(JOBS_AT_ONCE, str(at_once))  # a search worker has set it already
+
     def reporting_task(cfg: DictConfig) -> Any:
         sender.send(("folder", HydraConfig.get().runtime.output_dir))
         return job.task_function(cfg)

@@ -14,6 +14,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 
+from vae_exp.sweeps.kinds import is_search
+
 _PARSER = OverridesParser.create()
 
 
@@ -37,11 +39,14 @@ def _short(override: Override) -> str:
 
 
 def job_name(sweep_dir: str, job_number: int, _root_: DictConfig) -> str:
-    """The folder name of a sweep job; `job<N>` when it has no overrides.
+    """The folder name of a sweep job; `job<N>` when it has no overrides; `trial_0007` for a
+    search's trial, numbered by its study, whichever worker ran it.
 
     Two jobs whose names coincide (rounded floats, repeated values) still get
     separate folders: the folder is claimed with `vae_exp.runs.locations.claim_fresh_dir`.
     """
+    if is_search(OmegaConf.select(_root_, "hydra.sweeper")):
+        return trial_folder(job_number)
     overrides = _PARSER.parse_overrides(list(_root_.hydra.overrides.task))
     keys = _sweep_keys(sweep_dir, _root_)
     chosen = [o for o in overrides if o.key_or_group in keys] or overrides
@@ -52,3 +57,8 @@ def job_name(sweep_dir: str, job_number: int, _root_: DictConfig) -> str:
         if o.key_or_group not in exclude
     ]
     return ",".join(parts).replace("/", "_") or f"job{job_number}"
+
+
+def trial_folder(number: int) -> str:
+    """The job folder of a search's trial `number`: `trial_0007`, whichever worker ran it."""
+    return f"trial_{int(number):04d}"

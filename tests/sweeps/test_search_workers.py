@@ -1,0 +1,150 @@
+"""Searches with a stored study, with real worker processes: sharing, SIGKILL, Ctrl-C, pruning."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from conftest import TINY_RUN
+
+pytestmark = pytest.mark.slow
+
+STUDY = "shared"
+
+
+def _search(tmp_path: Path, n_trials: int, *extra: str) -> list[str]:
+    return [
+        "hparams_search=optuna",
+        *TINY_RUN,
+        "data.source=full",
+        f"hydra.sweeper.n_trials={n_trials}",
+        f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}",
+        f"hydra.sweeper.study_name={STUDY}",
+        *extra,
+    ]
+
+
+def _study(tmp_path: Path) -> optuna.Study:
+    return optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path / 'study.db'}")
+
+
+def _sweep_dir(tmp_path: Path) -> Path:
+    return tmp_path / "outputs" / "multirun" / STUDY
+
+
+def _status(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "results.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_for(condition, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_two_workers_at_once_fill_the_study_exactly(run_cli, small_mnist_dir, tmp_path):
+    workers = [
+        run_cli(*_search(tmp_path, 4), data_dir=small_mnist_dir, background=True) for _ in range(2)
+    ]
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    study = _study(tmp_path)
+    finished = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(finished) == 4
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    folders = sorted(p.name for p in _sweep_dir(tmp_path).glob("trial_*"))
+    assert folders == sorted(t.user_attrs["job_folder"] for t in finished)
+    assert all(_status(_sweep_dir(tmp_path) / name) == "completed" for name in folders)
+    summary = (_sweep_dir(tmp_path) / "summary.csv").read_text().splitlines()
+    assert len(summary) == 1 + 4  # the whole study, whichever worker ran each trial
+    best = (_sweep_dir(tmp_path) / "optimization_results.yaml").read_text()
+    assert f"best_trial: {study.best_trial.number}" in best
+
+
+def test_a_killed_worker_s_trial_is_retried_on_restart(run_cli, small_mnist_dir, tmp_path):
+    command = _search(
+        tmp_path,
+        2,
+        "hydra.sweeper.heartbeat_interval=1",
+        "hydra.sweeper.grace_period=3",
+        "trainer.max_epochs=30",
+        "trainer.limit_train_batches=20",
+    )
+    worker = run_cli(*command, data_dir=small_mnist_dir, background=True)
+    first = _sweep_dir(tmp_path) / "trial_0000"
+    _wait_for(lambda: _status(first) == "running")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.communicate(timeout=60)
+
+    again = run_cli(*command[:-2], data_dir=small_mnist_dir)  # the same search, shorter trials
+    study = _study(tmp_path)
+    killed = study.trials[0]
+    assert killed.state == TrialState.FAIL, again.stdout
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]
+    assert len(retried) == 1 and retried[0].state == TrialState.COMPLETE
+    assert retried[0].params == killed.params
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 2
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    assert "trial_0000 | " in again.stdout and "failed" in again.stdout  # the summary says so
+
+
+def test_ctrl_c_then_the_same_command_goes_on_numbering(run_cli, small_mnist_dir, tmp_path):
+    command = _search(tmp_path, 3)
+    worker = run_cli(*command, "trainer.max_epochs=30", data_dir=small_mnist_dir, background=True)
+    first = _sweep_dir(tmp_path) / "trial_0000"
+    _wait_for(lambda: _status(first) == "running")
+    worker.send_signal(signal.SIGINT)
+    output = worker.communicate(timeout=300)[0]
+    assert worker.returncode == 130, output
+    study = _study(tmp_path)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert _status(first) == "interrupted"
+
+    resumed = run_cli(*command, data_dir=small_mnist_dir)
+    assert resumed.returncode == 0, resumed.stdout
+    assert "| interrupted |" in resumed.stdout  # trial_0000, in the summary of the whole study
+    study = _study(tmp_path)
+    assert [t.number for t in study.get_trials(states=(TrialState.COMPLETE,))] == [1, 2, 3]
+    assert study.trials[1].system_attrs["failed_trial"] == 0  # trial 0 run again, as trial 1
+    folders = sorted(p.name for p in _sweep_dir(tmp_path).glob("trial_*"))
+    assert folders == ["trial_0000", "trial_0001", "trial_0002", "trial_0003"]
+
+
+def test_a_pruned_trial_is_a_complete_record(run_cli, small_mnist_dir, tmp_path):
+    result = run_cli(
+        "hparams_search=optuna",
+        *TINY_RUN,
+        "data.source=full",
+        "trainer.max_epochs=4",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.pruner=median",
+        "+hydra.sweeper.pruner_settings.n_startup_trials=1",
+        "+hydra.sweeper.pruner_settings.n_warmup_steps=0",
+        "~hydra.sweeper.params",
+        "optimizer.lr=choice(1e-3,1e-7)",
+        data_dir=small_mnist_dir,
+    )
+    assert result.returncode == 0, result.stdout
+    sweep_dir = next((tmp_path / "outputs" / "multirun").iterdir())
+    study = optuna.load_study(study_name="vae_exp", storage=f"sqlite:///{sweep_dir / 'study.db'}")
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, result.stdout
+    for trial in pruned:
+        folder = sweep_dir / trial.user_attrs["job_folder"]
+        record = json.loads((folder / "results.json").read_text())
+        assert record["status"] == "pruned"
+        assert record["epochs"] == max(trial.intermediate_values) + 1 < 4
+        assert "val/neg_elbo" in record["metrics"]
+        assert list((folder / "checkpoints").glob("*.ckpt"))
+    assert "| pruned |" in result.stdout
