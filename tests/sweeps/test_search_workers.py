@@ -148,3 +148,13 @@ def test_a_pruned_trial_is_a_complete_record(run_cli, small_mnist_dir, tmp_path)
         assert "val/neg_elbo" in record["metrics"]
         assert list((folder / "checkpoints").glob("*.ckpt"))
     assert "| pruned |" in result.stdout
+    assert "trial_pruning" not in (sweep_dir / "summary.csv").read_text().splitlines()[0]
+
+    # Resumed, a pruned trial is a run of its own: it trains on and reports to no study.
+    trial = pruned[0]
+    folder = sweep_dir / trial.user_attrs["job_folder"]
+    resumed = run_cli(f"resume={folder}", data_dir=small_mnist_dir)
+    assert resumed.returncode == 0, resumed.stdout
+    assert json.loads((folder / "results.json").read_text())["status"] == "completed"
+    again = optuna.load_study(study_name="vae_exp", storage=f"sqlite:///{sweep_dir / 'study.db'}")
+    assert again.trials[trial.number].intermediate_values == trial.intermediate_values

@@ -27,7 +27,7 @@ from vae_exp.runs.claims import claim_folder, join_shared_folder
 from vae_exp.runs.layout import MULTIRUN_FILE, STUDY_FILE
 from vae_exp.runs.record import read_yaml_record
 from vae_exp.runs.resume import changed_settings
-from vae_exp.sweeps.kinds import is_search
+from vae_exp.sweeps.kinds import is_optuna_search, is_search
 from vae_exp.sweeps.report import report
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,10 @@ class SweepReport(Callback):
             check_optimized_metric(
                 config.get("optimized_metric"), expected_metric_names(int(config.latent_dim))
             )
+            if is_optuna_search(config.hydra.sweeper):
+                from vae_exp.sweeps.optuna_sweep import check_search  # imports Optuna
+
+                check_search(config)
         except ConfigError as error:
             log.error("%s", error)
             sys.exit(2)

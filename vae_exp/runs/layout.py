@@ -21,3 +21,5 @@ SWEEPS_DIR = "multirun"
 CLAIM_FILE = ".vae-exp-claim"  # marks a run or sweep folder as taken; locked while a run uses it
 MULTIRUN_FILE = "multirun.yaml"  # a sweep's config, as Hydra saves it
 STUDY_FILE = "study.db"  # a search's own Optuna storage, when its processes must share one
+# A search trial's callback that reports to its study; a resumed trial is a run of its own.
+TRIAL_PRUNING_CALLBACK = "trial_pruning"

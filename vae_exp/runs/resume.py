@@ -29,7 +29,12 @@ from vae_exp.foundation.errors import UserError
 from vae_exp.foundation.trust import UntrustedTarget, check_plain, check_targets
 from vae_exp.runs.checkpoints import load_checkpoint
 from vae_exp.runs.containment import contained_config, contained_paths
-from vae_exp.runs.layout import CHECKPOINT_DIR, CONFIG_FILE, LAST_CHECKPOINT
+from vae_exp.runs.layout import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    TRIAL_PRUNING_CALLBACK,
+)
 from vae_exp.runs.record import DamagedRecord, read_results, read_yaml_record
 from vae_exp.runs.upgrades import upgraded_model_settings
 
@@ -68,6 +73,10 @@ def resumed_config(cfg: DictConfig, changed: list[str], run_dir: Path) -> DictCo
     own = copy.deepcopy(cfg)  # what this command would use, with the run folder as its own
     OmegaConf.update(own, "paths.run_dir", str(run_dir), force_add=True)
     plain = contained_config(plain, run_dir, lambda key: _own_value(own, key), str(saved_path))
+    # A search's trial reported to its study's database; resumed, it reports nowhere, so that
+    # a run folder received from someone else never names a server to connect to.
+    if isinstance(plain.get("callbacks"), dict):
+        plain["callbacks"].pop(TRIAL_PRUNING_CALLBACK, None)
     saved = OmegaConf.create(plain)
     refused = []
     for key in changed:

@@ -13,7 +13,7 @@ from omegaconf import ListConfig, OmegaConf
 from vae_exp.foundation.errors import UserError
 from vae_exp.models.metrics import EVALUATION_COLUMNS
 from vae_exp.runs.claims import is_locked
-from vae_exp.runs.layout import EVALUATION_FILE, RESULTS_FILE
+from vae_exp.runs.layout import EVALUATION_FILE, RESULTS_FILE, TRIAL_PRUNING_CALLBACK
 from vae_exp.runs.record import RUNNING, DamagedRecord, read_json_record, read_yaml_record
 from vae_exp.sweeps.plan import planned_jobs
 
@@ -138,11 +138,16 @@ def read_sweep(sweep_dir: str | Path) -> list[JobResult]:
     return sorted(jobs + never_started(folder, jobs), key=lambda job: job.number)
 
 
+def _is_bookkeeping(key: str) -> bool:
+    """A search's own override (a trial's number for its pruning callback), not a setting."""
+    return key.lstrip("+").startswith(f"callbacks.{TRIAL_PRUNING_CALLBACK}.")
+
+
 def swept_settings(jobs: list[JobResult]) -> list[str]:
     """The overridden settings whose value differs between jobs (all of them for one job)."""
     keys: list[str] = []
     for job in jobs:
-        keys += [k for k in job.overrides if k not in keys]
+        keys += [k for k in job.overrides if k not in keys and not _is_bookkeeping(k)]
     if len(jobs) <= 1:
         return keys
     return [k for k in keys if len({repr(job.overrides.get(k)) for job in jobs}) > 1]

@@ -15,3 +15,11 @@ def is_search(sweeper: Any) -> bool:
     """
     target = sweeper.get("_target_", BASIC_SWEEPER) if sweeper is not None else BASIC_SWEEPER
     return BASIC_SWEEPER not in str(target)
+
+
+OPTUNA_SWEEPER = "hydra_plugins.vae_exp_sweeper.OptunaSweeper"
+
+
+def is_optuna_search(sweeper: Any) -> bool:
+    """Whether the sweep is vae-exp's Optuna search (`hparams_search=optuna`)."""
+    return sweeper is not None and sweeper.get("_target_") == OPTUNA_SWEEPER

@@ -21,6 +21,7 @@ from vae_exp.runs.layout import MULTIRUN_FILE
 from vae_exp.sweeps.launcher import parallel_jobs
 from vae_exp.sweeps.search import Search, parallel_workers, run_search, settings_of
 from vae_exp.sweeps.search_space import search_space
+from vae_exp.sweeps.study import pruner
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,18 @@ def _search(
         sweep_dir=Path(str(config.hydra.sweep.dir)),
         workers=parallel_workers(OmegaConf.select(config, "hydra.launcher"), parallel_jobs),
     )
+
+
+def check_search(config: DictConfig) -> None:
+    """Refuse a search that cannot work (its settings, its space, its pruner) before any folder
+    is made; raises ConfigError. Called by the command's Hydra callback as the sweep starts."""
+    sweeper = OmegaConf.to_container(config.hydra.sweeper, resolve=False)
+    assert isinstance(sweeper, dict)
+    sweeper.pop("sampler", None)
+    settings = settings_of({**sweeper, "pruner_settings": sweeper.get("pruner_settings") or {}})
+    settings.check()
+    pruner(settings.pruner, settings.pruner_settings)
+    search_space(sweeper.get("params"), list(config.hydra.overrides.task))
 
 
 def _save_sweep_config(config: DictConfig, sweep_dir: Path) -> None:

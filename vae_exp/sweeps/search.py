@@ -38,7 +38,7 @@ from vae_exp.foundation import atomic
 from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.foundation.process import JOBS_AT_ONCE
 from vae_exp.runs import record as run_record
-from vae_exp.runs.layout import STUDY_FILE
+from vae_exp.runs.layout import STUDY_FILE, TRIAL_PRUNING_CALLBACK
 from vae_exp.sweeps import study as studies
 from vae_exp.sweeps.naming import trial_folder
 from vae_exp.sweeps.search_space import SearchSpace, override_value
@@ -46,7 +46,7 @@ from vae_exp.sweeps.search_space import SearchSpace, override_value
 log = logging.getLogger(__name__)
 
 BEST_FILE = "optimization_results.yaml"
-PRUNING_CALLBACK = "callbacks.trial_pruning"
+PRUNING_CALLBACK = f"callbacks.{TRIAL_PRUNING_CALLBACK}"
 
 
 class TrialJobFailed(Exception):

@@ -18,7 +18,6 @@ from hydra.core.override_parser.types import (
     IntervalSweep,
     Override,
     RangeSweep,
-    Transformer,
 )
 from optuna.distributions import (
     BaseDistribution,
@@ -51,7 +50,19 @@ def override_value(value: Any) -> str:
         return {True: "true", False: "false", None: "null"}[value]
     if isinstance(value, (int, float)):
         return repr(value)
-    return Transformer.encode(value)
+    text = str(value)
+    if _parses_as(text, text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _parses_as(text: str, value: str) -> bool:
+    """Whether `key=<text>` on the command line gives the string `value` back."""
+    try:
+        (parsed,) = _PARSER.parse_overrides([f"key={text}"])
+    except Exception:
+        return False
+    return not parsed.is_sweep_override() and parsed.value() == value
 
 
 def search_space(params: Mapping[str, Any] | None, command_line: list[str]) -> SearchSpace:
@@ -92,8 +103,9 @@ def distribution(override: Override) -> BaseDistribution:
         if "int" in value.tags:
             return IntDistribution(int(value.start), int(value.end), log=log)
         return FloatDistribution(float(value.start), float(value.end), log=log)
+    given = (override.input_line or "").partition("=")[2] or override.get_value_element_as_str()
     raise ConfigError(
         name,
-        override.get_value_element_as_str(),
+        given,
         "a sweep Optuna can draw from: choice(...), range(...) or interval(...)",
     )

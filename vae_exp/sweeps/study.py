@@ -34,6 +34,7 @@ JOB_FAILED = "job_failed"  # user attribute of a trial whose job ran and failed:
 JOB_FOLDER = "job_folder"  # user attribute: the trial's job folder, inside the sweep folder
 RETRIED_FROM = "failed_trial"  # Optuna's own system attribute of a retried copy
 PRUNERS = ("none", "median", "hyperband")
+PRUNER_CHOICES = "none, median or hyperband"
 _OPEN_ATTEMPTS = 5  # workers creating one new database at once may race for its tables
 
 
@@ -58,7 +59,7 @@ class StudySettings:
         if not isinstance(self.n_trials, int) or self.n_trials < 1:
             raise ConfigError("hydra.sweeper.n_trials", self.n_trials, "a whole number >= 1")
         if self.pruner not in PRUNERS:
-            raise ConfigError("hydra.sweeper.pruner", self.pruner, " or ".join(PRUNERS))
+            raise ConfigError("hydra.sweeper.pruner", self.pruner, PRUNER_CHOICES)
         for name in ("heartbeat_interval", "grace_period"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -81,7 +82,7 @@ def pruner(name: str, settings: dict[str, Any] | None = None) -> optuna.pruners.
         "hyperband": optuna.pruners.HyperbandPruner,
     }
     if name not in kinds:
-        raise ConfigError("hydra.sweeper.pruner", name, " or ".join(PRUNERS))
+        raise ConfigError("hydra.sweeper.pruner", name, PRUNER_CHOICES)
     try:
         return kinds[name](**dict(settings or {}))
     except TypeError as error:
