@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -158,3 +160,72 @@ def test_a_pruned_trial_is_a_complete_record(run_cli, small_mnist_dir, tmp_path)
     assert json.loads((folder / "results.json").read_text())["status"] == "completed"
     again = optuna.load_study(study_name="vae_exp", storage=f"sqlite:///{sweep_dir / 'study.db'}")
     assert again.trials[trial.number].intermediate_values == trial.intermediate_values
+
+
+def test_k_workers_of_one_command_share_the_study_and_the_cores(run_cli, small_mnist_dir, tmp_path):
+    result = run_cli(
+        "hparams_search=optuna",
+        *TINY_RUN,
+        "data.source=full",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.n_trials=4",
+        data_dir=small_mnist_dir,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "2 worker(s) here" in result.stdout
+    sweep_dir = next((tmp_path / "outputs" / "multirun").iterdir())
+    study = optuna.load_study(study_name="vae_exp", storage=f"sqlite:///{sweep_dir / 'study.db'}")
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    for folder in sorted(sweep_dir.glob("trial_*")):
+        record = json.loads((folder / "results.json").read_text())
+        assert record["process_settings"]["torch_threads"] == threads
+
+
+SLURM_SCRIPT = Path(__file__).parents[2] / "examples" / "slurm" / "search.sbatch"
+
+
+def test_the_slurm_array_s_tasks_fill_one_journal_study(small_mnist_dir, tmp_path):
+    # No cluster here: each array task is the script itself, run by bash, with an `srun` that
+    # starts the command it is given.
+    shim = tmp_path / "bin" / "srun"
+    shim.parent.mkdir()
+    shim.write_text(
+        '#!/bin/bash\n[ "$1" = vae-exp-train ] && shift\nexec "$PY" -m vae_exp.train "$@"\n'
+    )
+    shim.chmod(0o755)
+    journal = tmp_path / "shared" / "search.log"
+    env = {
+        **os.environ,
+        "PATH": f"{shim.parent}:{os.environ['PATH']}",
+        "PY": sys.executable,
+        "STORAGE": f"journal:{journal}",
+        "STUDY": "array",
+        "N_TRIALS": "3",
+        "TRAINER": "cpu",
+        "VAE_EXP_OUTPUT_DIR": str(tmp_path / "outputs"),
+        "VAE_EXP_DATA_DIR": str(small_mnist_dir),
+    }
+    tasks = [
+        subprocess.Popen(
+            ["bash", str(SLURM_SCRIPT), *TINY_RUN, "data.source=full"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [task.communicate(timeout=600)[0] for task in tasks]
+    assert [task.returncode for task in tasks] == [0, 0], outputs
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    study = optuna.load_study(study_name="array", storage=storage)
+    ended = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(ended) == 3
+    folders = {t.user_attrs["job_folder"] for t in ended}
+    assert len(folders) == 3
+    assert all((tmp_path / "outputs" / "multirun" / "array" / f).is_dir() for f in folders)

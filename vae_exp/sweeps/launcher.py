@@ -197,11 +197,23 @@ def _child(sender: Connection, job: Job, at_once: int) -> None:
         job.index, job.overrides, job.hydra_context, job.config, reporting_task, job.singleton_state
     )
     try:
-        sender.send(("result", result))
+        sender.send(("result", _without_configs(result)))
     except Exception as error:  # a return value that cannot be pickled: the job still ran
         log.warning("Job %d: its result could not be passed back (%s)", job.index, error)
         sender.send(("result", _returned(job, result.working_dir, error)))
     sender.close()
+
+
+def _without_configs(result: JobReturn) -> JobReturn:
+    """The result as the sweep's process needs it: its configs hold classes of plugins'
+    schemas, which cannot always be pickled, and the sweep has them already."""
+    return JobReturn(
+        overrides=result.overrides,
+        working_dir=result.working_dir,
+        task_name=result.task_name,
+        status=result.status,
+        _return_value=result._return_value,
+    )
 
 
 def how_it_ended(exitcode: int | None) -> str:

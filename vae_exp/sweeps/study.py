@@ -98,7 +98,9 @@ def retry_callback(max_retry: int) -> Any:
     kind = getattr(callbacks, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
     if kind is None:
         kind = callbacks.RetryFailedTrialCallback
-    return kind(max_retry=max_retry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return kind(max_retry=max_retry)
 
 
 def open_storage(settings: StudySettings, with_heartbeat: bool = True) -> BaseStorage | None:
