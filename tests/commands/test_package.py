@@ -216,3 +216,18 @@ def test_tensorboard_hint_names_a_folder_that_holds_the_run(tmp_path):
     assert tensorboard_logdir(root / "runs" / "a", root) == str(root)
     # A run placed elsewhere (hydra.run.dir=...) is shown from its own folder.
     assert tensorboard_logdir(tmp_path / "elsewhere", root) == str(tmp_path / "elsewhere")
+
+
+def test_the_sweeps_extra_brings_a_current_optuna():
+    """`pip install ".[sweeps]"` (here through `[dev]`) resolved Optuna 4 or 5, not 2.10."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted = [Requirement(line) for line in metadata.requires("vae-exp") or []]
+    sweeps = {r.name: r for r in wanted if r.marker and r.marker.evaluate({"extra": "sweeps"})}
+    assert "hydra-optuna-sweeper" not in sweeps  # it pins optuna < 3
+    assert sweeps["optuna"].specifier.contains("5.0.0")
+    assert not sweeps["optuna"].specifier.contains("3.6.1")
+    installed = metadata.version("optuna")
+    assert sweeps["optuna"].specifier.contains(installed), installed
