@@ -70,13 +70,13 @@ def resumed_config(cfg: DictConfig, changed: list[str], run_dir: Path) -> DictCo
     plain = OmegaConf.to_container(saved)
     if old_dir:
         plain = relocated(plain, old_dir, str(run_dir))
-    own = copy.deepcopy(cfg)  # what this command would use, with the run folder as its own
-    OmegaConf.update(own, "paths.run_dir", str(run_dir), force_add=True)
-    plain = contained_config(plain, run_dir, lambda key: _own_value(own, key), str(saved_path))
     # A search's trial reported to its study's database; resumed, it reports nowhere, so that
     # a run folder received from someone else never names a server to connect to.
     if isinstance(plain.get("callbacks"), dict):
         plain["callbacks"].pop(TRIAL_PRUNING_CALLBACK, None)
+    own = copy.deepcopy(cfg)  # what this command would use, with the run folder as its own
+    OmegaConf.update(own, "paths.run_dir", str(run_dir), force_add=True)
+    plain = contained_config(plain, run_dir, lambda key: _own_value(own, key), str(saved_path))
     saved = OmegaConf.create(plain)
     refused = []
     for key in changed:
