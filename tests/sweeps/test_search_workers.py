@@ -21,20 +21,29 @@ pytestmark = pytest.mark.slow
 STUDY = "shared"
 
 
-def _search(tmp_path: Path, n_trials: int, *extra: str) -> list[str]:
+def _storage(tmp_path: Path, kind: str = "sqlite") -> str:
+    if kind == "journal":
+        return f"journal:{tmp_path / 'j.log'}"
+    return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+def _search(tmp_path: Path, n_trials: int, *extra: str, kind: str = "sqlite") -> list[str]:
     return [
         "hparams_search=optuna",
         *TINY_RUN,
         "data.source=full",
         f"hydra.sweeper.n_trials={n_trials}",
-        f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}",
+        f"hydra.sweeper.storage={_storage(tmp_path, kind)}",
         f"hydra.sweeper.study_name={STUDY}",
         *extra,
     ]
 
 
-def _study(tmp_path: Path) -> optuna.Study:
-    return optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp_path / 'study.db'}")
+def _study(tmp_path: Path, kind: str = "sqlite") -> optuna.Study:
+    if kind == "journal":
+        backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.log"))
+        return optuna.load_study(study_name=STUDY, storage=optuna.storages.JournalStorage(backend))
+    return optuna.load_study(study_name=STUDY, storage=_storage(tmp_path))
 
 
 def _sweep_dir(tmp_path: Path) -> Path:
@@ -74,7 +83,8 @@ def test_two_workers_at_once_fill_the_study_exactly(run_cli, small_mnist_dir, tm
     assert f"best_trial: {study.best_trial.number}" in best
 
 
-def test_a_killed_worker_s_trial_is_retried_on_restart(run_cli, small_mnist_dir, tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])  # a heartbeat; the job folder's lock
+def test_a_killed_worker_s_trial_is_retried_on_restart(run_cli, small_mnist_dir, tmp_path, kind):
     command = _search(
         tmp_path,
         2,
@@ -82,6 +92,7 @@ def test_a_killed_worker_s_trial_is_retried_on_restart(run_cli, small_mnist_dir,
         "hydra.sweeper.grace_period=3",
         "trainer.max_epochs=30",
         "trainer.limit_train_batches=20",
+        kind=kind,
     )
     worker = run_cli(*command, data_dir=small_mnist_dir, background=True)
     first = _sweep_dir(tmp_path) / "trial_0000"
@@ -90,7 +101,7 @@ def test_a_killed_worker_s_trial_is_retried_on_restart(run_cli, small_mnist_dir,
     worker.communicate(timeout=60)
 
     again = run_cli(*command[:-2], data_dir=small_mnist_dir)  # the same search, shorter trials
-    study = _study(tmp_path)
+    study = _study(tmp_path, kind)
     killed = study.trials[0]
     assert killed.state == TrialState.FAIL, again.stdout
     retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]

@@ -46,6 +46,7 @@ from vae_exp.sweeps.search_space import SearchSpace, override_value
 log = logging.getLogger(__name__)
 
 BEST_FILE = "optimization_results.yaml"
+BEYOND = "beyond_n_trials"  # user attribute of a trial that stood back for another worker's
 PRUNING_CALLBACK = f"callbacks.{TRIAL_PRUNING_CALLBACK}"
 
 
@@ -150,39 +151,47 @@ def _work(search: Search) -> optuna.Study:
     """One worker: run trials until the study holds `n_trials`; Ctrl-C puts its trial back."""
     settings = search.settings
     study = studies.open_study(settings, _sampler(search))
-    objective = _objective(search, study)
+    started: list[int] = []  # the numbers of this worker's trials, the latest last
+    objective = _objective(search, study, started)
+    try:
+        while not _is_done(study, search):
+            study.optimize(objective, n_trials=1, catch=(TrialJobFailed, BeyondTotal))
+    except KeyboardInterrupt:
+        if started:
+            _put_back_interrupted(study, started[-1])
+        raise SystemExit(INTERRUPTED_EXIT) from None
+    return study
+
+
+def _is_done(study: optuna.Study, search: Search) -> bool:
+    """Whether the study holds its `n_trials`, none still running; waits while one runs."""
+    settings = search.settings
     while True:
         studies.fail_abandoned(study, search.sweep_dir, settings)
         trials = study.get_trials(deepcopy=False)
-        waiting = any(t.state == TrialState.WAITING for t in trials)
-        if studies.count_taken(trials) >= settings.n_trials and not waiting:
-            if not any(t.state == TrialState.RUNNING for t in trials):
-                return study
-            time.sleep(min(settings.heartbeat_interval, 5))  # a running trial may yet come back
-            continue
-        try:
-            study.optimize(objective, n_trials=1, catch=(TrialJobFailed, BeyondTotal))
-        except KeyboardInterrupt:
-            _put_back_interrupted(study)
-            raise SystemExit(INTERRUPTED_EXIT) from None
-        last = study.get_trials(deepcopy=False)[-1]
-        if last.state == TrialState.FAIL and last.user_attrs.get("beyond_n_trials"):
-            continue
+        if any(t.state == TrialState.WAITING for t in trials):
+            return False
+        if studies.count_taken(trials) < settings.n_trials:
+            return False
+        if not any(t.state == TrialState.RUNNING for t in trials):
+            return True
+        time.sleep(min(settings.heartbeat_interval, 5))  # a running trial may yet come back
 
 
-def _put_back_interrupted(study: optuna.Study) -> None:
+def _put_back_interrupted(study: optuna.Study, number: int) -> None:
     """The trial Ctrl-C stopped is failed by Optuna; a waiting copy lets a resume run it again."""
-    for trial in reversed(study.get_trials(deepcopy=False)):
-        if trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted_here"):
-            studies.retry_callback(None)(study, trial)
-            log.warning("Trial %d was interrupted: it runs again on resume", trial.number)
-            return
+    trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+    ended_by_itself = trial.user_attrs.get(studies.JOB_FAILED) or trial.user_attrs.get(BEYOND)
+    if trial.state == TrialState.FAIL and not ended_by_itself:
+        studies.retry_callback(None)(study, trial)
+        log.warning("Trial %d was interrupted: it runs again on resume", trial.number)
 
 
-def _objective(search: Search, study: optuna.Study) -> Callable[[Trial], float]:
+def _objective(search: Search, study: optuna.Study, started: list[int]) -> Callable[[Trial], float]:
     def objective(trial: Trial) -> float:
+        started.append(trial.number)
         if studies.is_beyond_total(study, trial.number, search.settings.n_trials):
-            trial.set_user_attr("beyond_n_trials", True)
+            trial.set_user_attr(BEYOND, True)
             raise BeyondTotal(f"the study already holds {search.settings.n_trials} trials")
         params = {name: suggest(trial, name, d) for name, d in search.space.searched.items()}
         folder = trial_folder(trial.number)
@@ -193,7 +202,6 @@ def _objective(search: Search, study: optuna.Study) -> Callable[[Trial], float]:
         except (SystemExit, KeyboardInterrupt) as stop:
             if isinstance(stop, SystemExit) and stop.code != INTERRUPTED_EXIT:
                 raise
-            trial.set_user_attr("interrupted_here", True)
             raise KeyboardInterrupt from None
         return _outcome(trial, job, search.sweep_dir / folder)
 
@@ -239,8 +247,7 @@ def _outcome(trial: Trial, job: JobReturn, folder: Path) -> float:
         status = (run_record.read_results(folder) or {}).get("status")
         if status == "pruned":
             raise optuna.TrialPruned(f"pruned at epoch {trial_epochs(folder)}")
-        if status == "interrupted":
-            trial.set_user_attr("interrupted_here", True)
+        if status == "interrupted":  # the job was stopped (SIGTERM), not its trial's settings
             raise KeyboardInterrupt
     if job.status != JobStatus.COMPLETED:
         trial.set_user_attr(studies.JOB_FAILED, True)

@@ -218,5 +218,9 @@ def fail_abandoned(study: optuna.Study, sweep_dir: Path, settings: StudySettings
         trial_id = study._storage.get_trial_id_from_study_id_trial_number(
             study._study_id, trial.number
         )
-        if study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+        try:
+            failed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker was first
+            continue
+        if failed:
             retry_callback(settings.max_retry)(study, study._storage.get_trial(trial_id))
