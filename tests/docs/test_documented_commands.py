@@ -49,7 +49,9 @@ def compose_arguments(arguments: list[str]) -> tuple[list[str], Path | None]:
             overrides.append(argument)
     chosen = []
     for override in OverridesParser.create().parse_overrides(overrides):
-        if override.is_sweep_override():
+        if override.is_interval_sweep():  # a search draws from it: compose at its start
+            chosen.append(f"{override.get_key_element()}={override.value().start}")
+        elif override.is_sweep_override():
             value = next(override.sweep_string_iterator())
             chosen.append(f"{override.get_key_element()}={value}")
         else:
