@@ -24,6 +24,7 @@ from vae_exp.foundation.errors import UserError
 from vae_exp.runs.layout import CLAIM_FILE, CONFIG_FILE, RESULTS_FILE
 
 RUNNING = "running"  # the status of a run while it trains (see vae_exp.callbacks.run_record)
+PRUNED = "pruned"  # the status of a trial its search's pruner stopped (sweeps.trial_pruning)
 
 
 @rank_zero_only

@@ -19,9 +19,9 @@ from vae_exp.foundation import atomic
 from vae_exp.foundation.errors import UserError
 from vae_exp.runs.layout import MULTIRUN_FILE
 from vae_exp.sweeps.launcher import parallel_jobs
-from vae_exp.sweeps.search import Search, parallel_workers, run_search, settings_of
-from vae_exp.sweeps.search_space import search_space
-from vae_exp.sweeps.study import pruner
+from vae_exp.sweeps.search import Search, run_search
+from vae_exp.sweeps.search_space import SearchSpace, search_space
+from vae_exp.sweeps.study import StudySettings, pruner
 
 log = logging.getLogger(__name__)
 
@@ -51,39 +51,44 @@ def _search(
     arguments: list[str],
 ) -> Search:
     # Hydra has built the sampler already (the sweeper's config is instantiated recursively).
-    sampler = settings.get("sampler")
     plain = {name: value for name, value in settings.items() if name != "sampler"}
-    values = OmegaConf.to_container(OmegaConf.create(plain), resolve=False)
-    assert isinstance(values, dict)
-    study_settings = settings_of({**values, "pruner_settings": values.get("pruner_settings") or {}})
-    study_settings.check()
-    space = search_space(values.get("params"), arguments)
+    study_settings, space = _settings_and_space(OmegaConf.create(plain), arguments)
     if not space.searched:
         log.warning("The search space is empty: every trial runs the same settings")
     launcher = Plugins.instance().instantiate_launcher(
         hydra_context=hydra_context, task_function=task_function, config=config
     )
+    launcher_cfg = OmegaConf.select(config, "hydra.launcher") or {}
     return Search(
         config=config,
         launcher=launcher,
         settings=study_settings,
         space=space,
-        sampler=sampler,
+        sampler=settings.get("sampler"),
         sweep_dir=Path(str(config.hydra.sweep.dir)),
-        workers=parallel_workers(OmegaConf.select(config, "hydra.launcher"), parallel_jobs),
+        # The joblib launcher's n_jobs: that many workers, each running one trial at a time.
+        workers=parallel_jobs(launcher_cfg["n_jobs"]) if "n_jobs" in launcher_cfg else 1,
     )
 
 
 def check_search(config: DictConfig) -> None:
     """Refuse a search that cannot work (its settings, its space, its pruner) before any folder
     is made; raises ConfigError. Called by the command's Hydra callback as the sweep starts."""
-    sweeper = OmegaConf.to_container(config.hydra.sweeper, resolve=False)
-    assert isinstance(sweeper, dict)
-    sweeper.pop("sampler", None)
-    settings = settings_of({**sweeper, "pruner_settings": sweeper.get("pruner_settings") or {}})
+    _settings_and_space(config.hydra.sweeper, list(config.hydra.overrides.task))
+
+
+def _settings_and_space(
+    sweeper: DictConfig, command_line: list[str]
+) -> tuple[StudySettings, SearchSpace]:
+    """The sweeper's settings, checked, and its search space with the command line's."""
+    values = OmegaConf.to_container(sweeper, resolve=False)
+    assert isinstance(values, dict)
+    names = StudySettings.__dataclass_fields__
+    chosen = {name: value for name, value in values.items() if name in names}
+    settings = StudySettings(**{**chosen, "pruner_settings": values.get("pruner_settings") or {}})
     settings.check()
     pruner(settings.pruner, settings.pruner_settings)
-    search_space(sweeper.get("params"), list(config.hydra.overrides.task))
+    return settings, search_space(values.get("params"), command_line)
 
 
 def _save_sweep_config(config: DictConfig, sweep_dir: Path) -> None:

@@ -39,6 +39,7 @@ from vae_exp.foundation.errors import INTERRUPTED_EXIT, UserError
 from vae_exp.foundation.process import JOBS_AT_ONCE
 from vae_exp.runs import record as run_record
 from vae_exp.runs.layout import STUDY_FILE, TRIAL_PRUNING_CALLBACK
+from vae_exp.runs.record import PRUNED
 from vae_exp.sweeps import study as studies
 from vae_exp.sweeps.naming import trial_folder
 from vae_exp.sweeps.search_space import SearchSpace, override_value
@@ -243,12 +244,13 @@ def pruning_overrides(search: Search, number: int) -> list[str]:
 
 def _outcome(trial: Trial, job: JobReturn, folder: Path) -> float:
     """The trial's value; pruned and failed jobs end the trial as such."""
+    record: dict[str, Any] = {}
     with contextlib.suppress(UserError):
-        status = (run_record.read_results(folder) or {}).get("status")
-        if status == "pruned":
-            raise optuna.TrialPruned(f"pruned at epoch {trial_epochs(folder)}")
-        if status == "interrupted":  # the job was stopped (SIGTERM), not its trial's settings
-            raise KeyboardInterrupt
+        record = run_record.read_results(folder) or {}
+    if record.get("status") == PRUNED:
+        raise optuna.TrialPruned(f"pruned after epoch {record.get('epochs')}")
+    if record.get("status") == "interrupted":  # the job was stopped (SIGTERM), not its settings
+        raise KeyboardInterrupt
     if job.status != JobStatus.COMPLETED:
         trial.set_user_attr(studies.JOB_FAILED, True)
         raise TrialJobFailed(f"{folder.name} failed: {job._return_value}")
@@ -257,12 +259,6 @@ def _outcome(trial: Trial, job: JobReturn, folder: Path) -> float:
         trial.set_user_attr(studies.JOB_FAILED, True)
         raise TrialJobFailed(f"{folder.name} returned {value}")
     return value
-
-
-def trial_epochs(folder: Path) -> int | None:
-    with contextlib.suppress(UserError):
-        return (run_record.read_results(folder) or {}).get("epochs")
-    return None
 
 
 def write_best(study: optuna.Study, sweep_dir: Path) -> None:
@@ -292,15 +288,3 @@ def _states(study: optuna.Study) -> dict[str, int]:
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
     return counts
-
-
-def parallel_workers(launcher_cfg: DictConfig | None, parallel_jobs: Callable[[Any], int]) -> int:
-    """How many workers this command starts: the joblib launcher's `n_jobs`, else one."""
-    if launcher_cfg is None or "n_jobs" not in launcher_cfg:
-        return 1
-    return parallel_jobs(launcher_cfg.get("n_jobs"))
-
-
-def settings_of(values: dict[str, Any]) -> studies.StudySettings:
-    names = studies.StudySettings.__dataclass_fields__
-    return studies.StudySettings(**{k: v for k, v in values.items() if k in names})

@@ -19,6 +19,7 @@ from hydra.core.override_parser.types import (
     Override,
     RangeSweep,
 )
+from hydra.errors import OverrideParseException
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -73,7 +74,14 @@ def search_space(params: Mapping[str, Any] | None, command_line: list[str]) -> S
     lines = [f"{name}={value}" for name, value in (params or {}).items()] + list(command_line)
     searched: dict[str, BaseDistribution] = {}
     fixed: dict[str, str] = {}
-    for override in _PARSER.parse_overrides(lines):
+    try:
+        overrides = _PARSER.parse_overrides(lines)
+    except OverrideParseException as error:
+        first = str(error).splitlines()[0]
+        raise ConfigError(
+            "hydra.sweeper.params", dict(params or {}), f"Hydra's sweep syntax ({first})"
+        ) from None
+    for override in overrides:
         name = override.get_key_element()
         searched.pop(name, None)
         fixed.pop(name, None)

@@ -168,11 +168,9 @@ def has_heartbeat(study: optuna.Study) -> bool:
 
 def counted(trial: FrozenTrial) -> bool:
     """Whether the trial takes one of the study's `n_trials`."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
-        return True
-    if trial.state == TrialState.WAITING:
-        return True
-    return trial.state == TrialState.FAIL and bool(trial.user_attrs.get(JOB_FAILED))
+    if trial.state == TrialState.FAIL:
+        return bool(trial.user_attrs.get(JOB_FAILED))
+    return trial.state != TrialState.FAIL
 
 
 def count_taken(trials: Iterable[FrozenTrial]) -> int:

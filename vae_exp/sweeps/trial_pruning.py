@@ -16,11 +16,10 @@ from typing import Any
 import optuna
 import pytorch_lightning as pl
 
+from vae_exp.runs.record import PRUNED
 from vae_exp.sweeps.study import StudySettings, open_study
 
 log = logging.getLogger(__name__)
-
-PRUNED = "pruned"  # the run's status in results.json
 
 
 class TrialPruning(pl.Callback):
