@@ -123,9 +123,13 @@ def main() -> None:
     for repeat in range(args.repeats):
         runs["keras"].append(run_keras(args.keras_python, args.epochs))
         runs["vae-exp"].append(run_vae_exp(args.epochs, args.data_dir, args.vae_exp_args))
+        keras, ours = runs["keras"][-1], runs["vae-exp"][-1]
         print(
-            f"repeat {repeat + 1}: keras {runs['keras'][-1]['wall_s']:.1f} s, "
-            f"vae-exp {runs['vae-exp'][-1]['wall_s']:.1f} s",
+            f"repeat {repeat + 1}: keras {keras['wall_s']:.1f} s (epoch "
+            f"{statistics.median(keras['epoch_s']):.2f} s), vae-exp {ours['wall_s']:.1f} s "
+            f"(epoch {statistics.median(ours['epoch_s']):.2f} s); pair ratios: whole "
+            f"{keras['wall_s'] / ours['wall_s']:.2f}, epoch "
+            f"{statistics.median(keras['epoch_s']) / statistics.median(ours['epoch_s']):.2f}",
             flush=True,
         )
     print(
@@ -141,6 +145,8 @@ def main() -> None:
         )
     ratio = summaries["keras"]["wall_s"] / summaries["vae-exp"]["wall_s"]
     print(f"speed of vae-exp relative to Keras, whole process: {ratio:.2f}x")
+    epoch_ratio = summaries["keras"]["epoch_s"] / summaries["vae-exp"]["epoch_s"]
+    print(f"speed of vae-exp relative to Keras, epoch (median of all epochs): {epoch_ratio:.2f}x")
 
 
 if __name__ == "__main__":

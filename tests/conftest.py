@@ -41,6 +41,20 @@ def _shared_data_dir() -> Path | None:
 SHARED_DATA_DIR = _shared_data_dir()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _kept_answers_in_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands run by the tests keep their printed answers here, not in the user's cache."""
+    from vae_exp.cli.answers import CACHE_VARIABLE
+
+    before = os.environ.get(CACHE_VARIABLE)
+    os.environ[CACHE_VARIABLE] = str(tmp_path_factory.mktemp("cli-answers"))
+    yield
+    if before is None:
+        os.environ.pop(CACHE_VARIABLE, None)
+    else:
+        os.environ[CACHE_VARIABLE] = before
+
+
 @pytest.fixture
 def shared_data_dir() -> Path:
     """The full MNIST files, if this machine has them."""

@@ -18,6 +18,7 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
+import vae_exp
 from vae_exp.data.batches import WholeBatches, keep_batch
 from vae_exp.data.mnist_files import raw_folder
 from vae_exp.models import VAE
@@ -320,3 +321,32 @@ def test_throughput_benchmark_compares_both_models(tmp_path):
         assert framework > 0 and plain > 0 and float(row[5]) > 0 and float(row[6]) > 0
         assert ratio == pytest.approx(framework / plain, abs=0.01)
         assert [float(r) for r in row[7:]] == pytest.approx([ratio], abs=0.01)  # one repeat
+
+
+def test_step_floor_replays_every_convolution_and_matrix_product_of_a_step(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/step_floor.py", "--blocks", "2", "--block", "2"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    header, summary = result.stdout.splitlines()[:2]
+    cfg = vae_exp.compose([f"paths.run_dir={tmp_path}"])
+    model = build(cfg.model, "model", image_shape=[1, 28, 28])
+    convolutions = sum(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules())
+    linears = sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    # Each layer's forward call, and in the backward pass one call per convolution and two
+    # matrix products per dense layer (its weights' gradient and its input's).
+    expected = {
+        "convolution": convolutions,
+        "matrix product": 3 * linears,
+        "convolution backward": convolutions,
+    }
+    assert header.endswith(f"oneDNN calls in one step: {expected}")
+    numbers = summary.replace("(", " ").replace("%", " ").replace("x", " ").split()
+    whole, alone = float(numbers[2]), float(numbers[8])
+    share, speedup = int(numbers[10]), float(numbers[16])
+    assert share == pytest.approx(100 * alone / whole, abs=1)
+    assert speedup == pytest.approx(whole / alone, abs=0.011)

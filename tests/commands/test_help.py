@@ -10,11 +10,11 @@ import pytest
 from conftest import CHECKOUT
 
 HYDRAS_OWN_HELP = """
-import sys
+from vae_exp.cli.command import hydra_app
 from vae_exp.cli.startup import prepare_process
-from vae_exp.cli.{tool} import _hydra_app
+from vae_exp.cli.{tool} import run
 prepare_process()
-_hydra_app()
+hydra_app("{tool}", run)
 """
 
 

@@ -6,15 +6,14 @@ Nothing heavy is imported before Hydra has parsed the command line, so that
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
-import hydra
-from omegaconf import DictConfig
-
-from vae_exp.cli.help import answer_help
-from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.cli.command import start
 from vae_exp.foundation.errors import exit_on_user_error
 from vae_exp.foundation.process import tune_for_training
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 def run(cfg: DictConfig) -> None:
@@ -38,11 +37,6 @@ def run(cfg: DictConfig) -> None:
     print(f"Written: {path}")
 
 
-_hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="evaluate")(run)
-
-
 def main() -> None:
     """The `vae-exp-evaluate` command."""
-    prepare_process(path_settings=("run", "out", "data_dir"))
-    if not answer_help("evaluate", sys.argv[1:]):
-        _hydra_app()
+    start("evaluate", run, path_settings=("run", "out", "data_dir"))

@@ -8,14 +8,13 @@ so that `--help`, `--cfg` and TAB completion answer at once.
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
-import hydra
-from omegaconf import DictConfig
-
-from vae_exp.cli.help import answer_help
-from vae_exp.cli.startup import CONFIG_PATH, prepare_process
+from vae_exp.cli.command import start
 from vae_exp.foundation.process import tune_for_training
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 def run(cfg: DictConfig) -> float:
@@ -26,11 +25,6 @@ def run(cfg: DictConfig) -> float:
     return train_task(cfg)
 
 
-_hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")(run)
-
-
 def main() -> None:
     """The `vae-exp-train` command."""
-    prepare_process(path_settings=("resume",))
-    if not answer_help("train", sys.argv[1:]):
-        _hydra_app()
+    start("train", run, path_settings=("resume",))
