@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -332,7 +333,7 @@ def test_step_floor_replays_every_convolution_and_matrix_product_of_a_step(tmp_p
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    header, summary = result.stdout.splitlines()[:2]
+    header, summary, kernels = result.stdout.splitlines()[:3]
     cfg = vae_exp.compose([f"paths.run_dir={tmp_path}"])
     model = build(cfg.model, "model", image_shape=[1, 28, 28])
     convolutions = sum(isinstance(m, torch.nn.modules.conv._ConvNd) for m in model.modules())
@@ -345,8 +346,21 @@ def test_step_floor_replays_every_convolution_and_matrix_product_of_a_step(tmp_p
         "convolution backward": convolutions,
     }
     assert header.endswith(f"oneDNN calls in one step: {expected}")
-    numbers = summary.replace("(", " ").replace("%", " ").replace("x", " ").split()
-    whole, alone = float(numbers[2]), float(numbers[8])
-    share, speedup = int(numbers[10]), float(numbers[16])
+    found = re.fullmatch(
+        r"whole step +(\S+) ms, its oneDNN calls alone +(\S+) ms \((\d+)% of the step\): "
+        r"without the rest (\S+)x faster or more",
+        summary,
+    )
+    assert found, summary
+    whole, alone, share, speedup = (float(value) for value in found.groups())
     assert share == pytest.approx(100 * alone / whole, abs=1)
     assert speedup == pytest.approx(whole / alone, abs=0.011)
+    found = re.fullmatch(
+        r"all (\d+) ATen calls replayed +(\S+) ms \((\d+)% of the step\), the (\d+) other than "
+        r"oneDNN's +(\S+) ms; between the kernels (\S+) ms or more",
+        kernels,
+    )
+    assert found, kernels
+    every_count, every, _, other_count, _, between = (float(value) for value in found.groups())
+    assert every_count == other_count + sum(expected.values())
+    assert between == pytest.approx(max(whole - every, 0), abs=0.011)
