@@ -23,6 +23,7 @@ from vae_exp.cli import answers
         (["--cfg", "hydra"], False),  # holds the run's folder and time
         (["--cfg", "job", "--resolve"], False),  # resolvers read the clock and the environment
         (["--info"], False),
+        (["--experimental-rerun", "config.pickle", "--help"], False),
         (["--help", "hydra.searchpath=[file:///elsewhere]"], False),
         (["kl_weight=1e-3"], False),  # a run
         ([], False),
@@ -42,9 +43,9 @@ def test_the_key_covers_the_arguments_the_environment_and_a_config_folder(tmp_pa
     assert answers.answer_key("train", arguments) == key
     assert answers.answer_key("explore", arguments) != key
     assert answers.answer_key("train", [*arguments, "latent_dim=3"]) != key
-    monkeypatch.setenv("VAE_EXP_DATA_DIR", str(tmp_path))
-    assert answers.answer_key("train", arguments) != key
-    monkeypatch.delenv("VAE_EXP_DATA_DIR")
+    with monkeypatch.context() as changed:  # a setting read from the environment
+        changed.setenv("VAE_EXP_DATA_DIR", str(tmp_path / "elsewhere"))
+        assert answers.answer_key("train", arguments) != key
     assert answers.answer_key("train", arguments) == key
     stat = preset.stat()
     os.utime(preset, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))

@@ -40,7 +40,16 @@ _CFG_FLAGS = ("--cfg", "-c")
 _COMPLETION_FLAGS = ("--shell-completion", "-sc")
 _CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 # Flags whose answer depends on more than the files and the command line.
-_UNKEPT_FLAGS = ("--resolve", "--info", "-i", "--config-path", "-cp", "--run", "-r")
+_UNKEPT_FLAGS = (
+    "--resolve",
+    "--info",
+    "-i",
+    "--config-path",
+    "-cp",
+    "--run",
+    "-r",
+    "--experimental-rerun",
+)
 
 
 def cache_folder() -> Path | None:
