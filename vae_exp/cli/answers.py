@@ -5,7 +5,8 @@ Hydra; a command that only prints the composed config, its help or its
 completions gives the same answer until something it reads changes. So a
 successful answer is kept, under a key made of the command, its arguments,
 the working folder, the environment that shapes the answer (`VAE_EXP_*`,
-`HYDRA_*`, `COMP_*`, `PYTHONPATH`), the Python running it, and the size and
+`HYDRA_*`, `COMP_*`), the Python running it and its import path (`PYTHONPATH`
+included), and the size and
 modification time of every file of vae-exp, Hydra, OmegaConf, the installed
 Hydra plugins and a `--config-dir` (what Python itself checks before it
 reuses compiled code). The next identical call prints it without importing
@@ -35,10 +36,10 @@ CACHE_VARIABLE = "VAE_EXP_CLI_CACHE"
 KEPT_ANSWERS = 512  # the oldest beyond this are removed when one more is kept
 _PACKAGES = ("vae_exp", "hydra", "omegaconf", "hydra_plugins")
 _ENVIRONMENT_PREFIXES = ("VAE_EXP_", "HYDRA_", "COMP_")
-_HELP_FLAGS = ("--help", "-h")
+HELP_FLAGS = ("--help", "-h")
 _CFG_FLAGS = ("--cfg", "-c")
 _COMPLETION_FLAGS = ("--shell-completion", "-sc")
-_CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 # Flags whose answer depends on more than the files and the command line.
 _UNKEPT_FLAGS = (
     "--resolve",
@@ -81,7 +82,7 @@ def only_prints(arguments: Sequence[str]) -> bool:
     if any(argument.startswith("hydra.searchpath") for argument in arguments):
         return False
     return (
-        any(argument in _HELP_FLAGS for argument in arguments)
+        any(argument in HELP_FLAGS for argument in arguments)
         or _flag_value(arguments, _CFG_FLAGS) == "job"
         or _flag_value(arguments, _COMPLETION_FLAGS) is not None
     )
@@ -123,12 +124,11 @@ def answer_key(command: str, arguments: Sequence[str]) -> str:
         "arguments": list(arguments),
         "cwd": os.getcwd(),
         "environment": environment,
-        "pythonpath": os.environ.get("PYTHONPATH"),
         "python": [sys.executable, sys.version, *sys.path],
     }
     digest.update(json.dumps(described).encode())
     folders = _package_folders()
-    config_dir = _flag_value(arguments, _CONFIG_DIR_FLAGS)
+    config_dir = _flag_value(arguments, CONFIG_DIR_FLAGS)
     if config_dir:
         folders.append(Path(config_dir).absolute())
     for folder in folders:

@@ -20,10 +20,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 
+from vae_exp.cli.answers import CONFIG_DIR_FLAGS, HELP_FLAGS
 from vae_exp.pipeline.resolvers import CONFIG_PACKAGE
-
-HELP_FLAGS = ("--help", "-h")
-_CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 
 
 def help_request(arguments: Sequence[str]) -> tuple[list[str], str | None] | None:
@@ -37,7 +35,7 @@ def help_request(arguments: Sequence[str]) -> tuple[list[str], str | None] | Non
         if argument in HELP_FLAGS:
             continue
         flag, equals, value = argument.partition("=")
-        if flag in _CONFIG_DIR_FLAGS:
+        if flag in CONFIG_DIR_FLAGS:
             config_dir = value if equals else next(rest, None)
             if config_dir is None:
                 return None
